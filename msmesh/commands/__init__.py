@@ -1,0 +1,1 @@
+"""msmesh.commands package."""

@@ -1,0 +1,551 @@
+"""The data model of a run folder and the load/save of its files.
+
+Every stage of the pipeline hands the next one of these objects, and saves it into the run folder so a
+rerun can skip the stage. The files are contracts (see DESIGN.md): each JSON file carries
+``"format": "msmesh/<name>@1"``; loaders validate every field and name the file and field that is wrong.
+All writes are atomic (temporary file in the same folder, then ``os.replace``), so a crash never leaves a
+half-written file behind.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from msmesh.errors import FormatError, InputError, OutputError
+
+VIDEO_FORMAT = "msmesh/video@1"
+SHOTS_FORMAT = "msmesh/shots@1"
+TRACKS_FORMAT = "msmesh/tracks@1"
+SMPL_FORMAT = "msmesh/smpl@1"
+
+NUM_COCO17 = 17
+NUM_BETAS = 10
+NUM_SMPL_JOINTS = 24
+
+
+# --------------------------------------------------------------------------- atomic writes
+
+
+@contextmanager
+def _atomic_target(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success move it into place, on failure remove it."""
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    with _atomic_target(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write UTF-8 ``text`` to ``path`` atomically."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> None:
+    """Write ``obj`` as indented JSON to ``path`` atomically."""
+    atomic_write_text(path, json.dumps(obj, indent=1, allow_nan=False) + "\n")
+
+
+def atomic_save_npz(path: str | os.PathLike[str], **arrays: np.ndarray) -> None:
+    """Save arrays as an uncompressed ``.npz`` atomically."""
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+@contextmanager
+def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Context manager giving a temporary file path that replaces ``path`` when the block succeeds.
+
+    For writers that need a filename (video encoders, mesh exporters). The temporary path keeps the
+    target's suffix so format-sniffing libraries still work.
+    """
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}",
+                                        dir=target.parent)
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+# --------------------------------------------------------------------------- validation helpers
+
+
+class _Reader:
+    """Field access on a parsed JSON object that raises FormatError naming file and field."""
+
+    def __init__(self, path: str | os.PathLike[str], obj: Any, prefix: str = "") -> None:
+        self.path = path
+        self.obj = obj
+        self.prefix = prefix
+
+    def name(self, key: str | int) -> str:
+        if isinstance(key, int):
+            return f"{self.prefix}[{key}]"
+        return f"{self.prefix}.{key}" if self.prefix else key
+
+    def fail(self, key: str | int, problem: str) -> FormatError:
+        return FormatError(self.path, self.name(key), problem)
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ..., check: Callable[[Any], bool]
+            | None = None, expect: str = "") -> Any:
+        if not isinstance(self.obj, dict):
+            raise FormatError(self.path, self.prefix or "<root>", "expected a JSON object")
+        if key not in self.obj:
+            if default is not ...:
+                return default
+            raise self.fail(key, "missing")
+        value = self.obj[key]
+        if kind in (int, float) or kind == (int, float):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise self.fail(key, f"expected a number, got {type(value).__name__}")
+            if not math.isfinite(float(value)):
+                raise self.fail(key, "must be finite")
+            if kind is int and float(value) != int(value):
+                raise self.fail(key, f"expected an integer, got {value}")
+            value = int(value) if kind is int else float(value)
+        elif not isinstance(value, kind):
+            want = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+            raise self.fail(key, f"expected {want}, got {type(value).__name__}")
+        if check is not None and not check(value):
+            raise self.fail(key, expect or f"invalid value {value!r}")
+        return value
+
+    def child(self, key: str | int) -> _Reader:
+        value = self.obj[key]
+        return _Reader(self.path, value, self.name(key))
+
+
+def _read_json(path: str | os.PathLike[str], expected_format: str) -> dict[str, Any]:
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: file not found")
+    if p.is_dir():
+        raise InputError(f"{p}: is a folder, expected a JSON file")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{p}: cannot read: {exc}") from exc
+    if not text.strip():
+        raise InputError(f"{p}: file is empty")
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{p}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+    if not isinstance(obj, dict):
+        raise FormatError(p, "<root>", "expected a JSON object")
+    fmt = obj.get("format")
+    if fmt is not None and fmt != expected_format:
+        raise FormatError(p, "format", f"expected '{expected_format}', got {fmt!r}")
+    return obj
+
+
+def _array(reader: _Reader, key: str, shape_tail: tuple[int, ...], dtype: type = float,
+           length: int | None = None, allow_nan: bool = False) -> np.ndarray:
+    raw = reader.get(key, list)
+    try:
+        arr = np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise reader.fail(key, f"expected a numeric array: {exc}") from exc
+    if len(raw) == 0:
+        arr = arr.reshape((0, *shape_tail))
+    if arr.shape[1:] != shape_tail:
+        want = "×".join(str(s) for s in ("T", *shape_tail))
+        raise reader.fail(key, f"expected shape {want}, got {'×'.join(map(str, arr.shape))}")
+    if length is not None and arr.shape[0] != length:
+        raise reader.fail(key, f"expected {length} entries (one per frame), got {arr.shape[0]}")
+    if not allow_nan and not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise reader.fail(key, f"non-finite value at index {tuple(int(i) for i in bad)}")
+    if dtype is int:
+        if np.any(arr != np.round(arr)):
+            raise reader.fail(key, "expected integers")
+        return arr.astype(np.int64)
+    return arr.astype(np.float64)
+
+
+# --------------------------------------------------------------------------- video.json
+
+
+@dataclass
+class VideoInfo:
+    """The source video and which of its frames the pipeline samples."""
+
+    source: str
+    fps: float
+    frame_count: int
+    width: int
+    height: int
+    sampled_frames: list[int] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"source": self.source, "fps": self.fps, "frame_count": self.frame_count,
+                "width": self.width, "height": self.height, "sampled_frames": list(self.sampled_frames)}
+
+    @staticmethod
+    def from_reader(r: _Reader) -> VideoInfo:
+        positive = (lambda v: v > 0, "must be > 0")
+        info = VideoInfo(
+            source=r.get("source", str),
+            fps=r.get("fps", float, check=positive[0], expect=positive[1]),
+            frame_count=r.get("frame_count", int, check=lambda v: v >= 0, expect="must be ≥ 0"),
+            width=r.get("width", int, check=positive[0], expect=positive[1]),
+            height=r.get("height", int, check=positive[0], expect=positive[1]),
+            sampled_frames=[],
+        )
+        frames = _array(r, "sampled_frames", (), dtype=int) if "sampled_frames" in r.obj else np.arange(0)
+        if frames.size and (np.any(np.diff(frames) <= 0) or frames[0] < 0):
+            raise r.fail("sampled_frames", "must be increasing non-negative frame indices")
+        if frames.size and info.frame_count and frames[-1] >= info.frame_count:
+            raise r.fail("sampled_frames", f"index {int(frames[-1])} ≥ frame_count {info.frame_count}")
+        info.sampled_frames = [int(f) for f in frames]
+        return info
+
+
+def save_video_json(path: str | os.PathLike[str], info: VideoInfo) -> None:
+    """Write ``video.json``."""
+    atomic_write_json(path, {"format": VIDEO_FORMAT, **info.to_json()})
+
+
+def load_video_json(path: str | os.PathLike[str]) -> VideoInfo:
+    """Read and validate ``video.json``."""
+    return VideoInfo.from_reader(_Reader(path, _read_json(path, VIDEO_FORMAT)))
+
+
+# --------------------------------------------------------------------------- shots.json
+
+
+@dataclass
+class Shot:
+    """A shot: the half-open range ``[start, end)`` of original frame indices between two cuts."""
+
+    id: int
+    start: int
+    end: int
+
+    def __contains__(self, frame: int) -> bool:
+        return self.start <= frame < self.end
+
+
+def _shots_from(r: _Reader, key: str) -> list[Shot]:
+    raw = r.get(key, list)
+    shots = []
+    for i in range(len(raw)):
+        s = r.child(key).child(i)
+        shot = Shot(id=s.get("id", int), start=s.get("start", int, check=lambda v: v >= 0, expect="must be ≥ 0"),
+                    end=s.get("end", int))
+        if shot.end <= shot.start:
+            raise s.fail("end", f"must be > start ({shot.start}), got {shot.end}")
+        if shots and shot.start < shots[-1].end:
+            raise s.fail("start", f"overlaps the previous shot (which ends at {shots[-1].end})")
+        shots.append(shot)
+    ids = [s.id for s in shots]
+    if len(set(ids)) != len(ids):
+        raise r.fail(key, "shot ids must be unique")
+    return shots
+
+
+def _shots_json(shots: list[Shot]) -> list[dict[str, int]]:
+    return [{"id": s.id, "start": s.start, "end": s.end} for s in shots]
+
+
+def save_shots_json(path: str | os.PathLike[str], shots: list[Shot]) -> None:
+    """Write ``shots.json``."""
+    atomic_write_json(path, {"format": SHOTS_FORMAT, "shots": _shots_json(shots)})
+
+
+def load_shots_json(path: str | os.PathLike[str]) -> list[Shot]:
+    """Read and validate ``shots.json``."""
+    return _shots_from(_Reader(path, _read_json(path, SHOTS_FORMAT)), "shots")
+
+
+def shot_of_frame(shots: list[Shot], frame: int) -> int:
+    """The id of the shot that contains ``frame`` (raises InputError when none does)."""
+    for s in shots:
+        if frame in s:
+            return s.id
+    raise InputError(f"frame {frame} lies in no shot")
+
+
+# --------------------------------------------------------------------------- tracks.json
+
+
+@dataclass
+class Camera:
+    """Pinhole intrinsics shared by all frames: focal length and principal point in pixels."""
+
+    focal: float
+    center: tuple[float, float]
+
+
+@dataclass
+class PersonTrack:
+    """One person's 2D observations: COCO-17 keypoints per frame, possibly spanning shots, with gaps."""
+
+    id: int
+    frames: np.ndarray  # (T,) int, increasing original frame indices
+    shot: np.ndarray  # (T,) int shot id per frame
+    bbox: np.ndarray  # (T,4) x0,y0,x1,y1 pixels
+    keypoints: np.ndarray  # (T,17,3) x,y,conf; conf 0 = not seen
+
+    def __len__(self) -> int:
+        return int(len(self.frames))
+
+
+@dataclass
+class Tracks:
+    """The input of fitting and regression: the video, its shots and every person's keypoint track."""
+
+    video: VideoInfo
+    shots: list[Shot]
+    people: list[PersonTrack]
+    keypoint_format: str = "coco17"
+    camera: Camera | None = None
+
+    def person(self, pid: int) -> PersonTrack:
+        for p in self.people:
+            if p.id == pid:
+                return p
+        raise KeyError(pid)
+
+
+def save_tracks(path: str | os.PathLike[str], tracks: Tracks) -> None:
+    """Write ``tracks.json``."""
+    obj: dict[str, Any] = {
+        "format": TRACKS_FORMAT,
+        "video": tracks.video.to_json(),
+        "keypoint_format": tracks.keypoint_format,
+        "shots": _shots_json(tracks.shots),
+        "people": [
+            {"id": int(p.id), "frames": [int(f) for f in p.frames], "shot": [int(s) for s in p.shot],
+             "bbox": np.round(np.asarray(p.bbox, dtype=float), 2).tolist(),
+             "keypoints": np.round(np.asarray(p.keypoints, dtype=float), 3).tolist()}
+            for p in tracks.people
+        ],
+    }
+    if tracks.camera is not None:
+        obj["camera"] = {"focal": float(tracks.camera.focal), "center": [float(c) for c in tracks.camera.center]}
+    atomic_write_json(path, obj)
+
+
+def load_tracks(path: str | os.PathLike[str]) -> Tracks:
+    """Read and validate ``tracks.json`` (DESIGN.md), naming the file and field of any problem."""
+    r = _Reader(path, _read_json(path, TRACKS_FORMAT))
+    video = VideoInfo.from_reader(r.child("video") if isinstance(r.obj.get("video"), dict)
+                                  else _raise(r.fail("video", "missing or not an object")))
+    kf = r.get("keypoint_format", str, default="coco17")
+    if kf != "coco17":
+        raise r.fail("keypoint_format", f"expected 'coco17', got {kf!r} (convert with `msmesh convert`)")
+    shots = _shots_from(r, "shots")
+    shot_ids = {s.id for s in shots}
+    camera = None
+    if "camera" in r.obj:
+        c = r.child("camera")
+        center = _array(c, "center", ()) if "center" in c.obj else np.array([video.width / 2, video.height / 2])
+        if center.shape != (2,):
+            raise c.fail("center", "expected [cx, cy]")
+        camera = Camera(focal=c.get("focal", float, check=lambda v: v > 0, expect="must be > 0"),
+                        center=(float(center[0]), float(center[1])))
+    people = []
+    raw_people = r.get("people", list)
+    seen_ids: set[int] = set()
+    for i in range(len(raw_people)):
+        pr = r.child("people").child(i)
+        pid = pr.get("id", int)
+        if pid in seen_ids:
+            raise pr.fail("id", f"duplicate person id {pid}")
+        seen_ids.add(pid)
+        frames = _array(pr, "frames", (), dtype=int)
+        n = len(frames)
+        if n and np.any(np.diff(frames) <= 0):
+            raise pr.fail("frames", "must be strictly increasing")
+        shot = _array(pr, "shot", (), dtype=int, length=n)
+        unknown = set(shot.tolist()) - shot_ids
+        if unknown:
+            raise pr.fail("shot", f"unknown shot id(s) {sorted(unknown)}")
+        bbox = _array(pr, "bbox", (4,), length=n)
+        keypoints = _array(pr, "keypoints", (NUM_COCO17, 3), length=n, allow_nan=True)
+        nan = ~np.isfinite(keypoints)
+        if nan.any():
+            t, k, _ = np.argwhere(nan)[0]
+            raise pr.fail("keypoints", f"non-finite value at frame {int(frames[t])}, keypoint {int(k)}")
+        if np.any(keypoints[..., 2] < 0):
+            raise pr.fail("keypoints", "confidence must be ≥ 0")
+        people.append(PersonTrack(id=pid, frames=frames, shot=shot, bbox=bbox, keypoints=keypoints))
+    return Tracks(video=video, shots=shots, people=people, keypoint_format=kf, camera=camera)
+
+
+def _raise(exc: Exception) -> Any:
+    raise exc
+
+
+# --------------------------------------------------------------------------- smpl.npz
+
+
+@dataclass
+class SmplSequence:
+    """One person's SMPL parameters per frame, in each frame's camera coordinates (metres)."""
+
+    id: int
+    frames: np.ndarray  # (T,)
+    shot: np.ndarray  # (T,)
+    global_orient: np.ndarray  # (T,3) axis-angle
+    body_pose: np.ndarray  # (T,69) axis-angle
+    betas: np.ndarray  # (10,)
+    transl: np.ndarray  # (T,3)
+    joints: np.ndarray  # (T,24,3)
+
+    def __len__(self) -> int:
+        return int(len(self.frames))
+
+
+@dataclass
+class FitResult:
+    """SMPL parameters for every person of a video, plus the camera they are expressed in."""
+
+    people: list[SmplSequence]
+    focal: float
+    center: tuple[float, float]
+    body_model: str = "open"
+
+    def person(self, pid: int) -> SmplSequence:
+        for p in self.people:
+            if p.id == pid:
+                return p
+        raise KeyError(pid)
+
+
+_SEQ_FIELDS: dict[str, tuple[int, ...]] = {
+    "frames": (), "shot": (), "global_orient": (3,), "body_pose": (69,), "transl": (3,),
+    "joints": (NUM_SMPL_JOINTS, 3),
+}
+
+
+def _smpl_arrays(result: FitResult) -> dict[str, np.ndarray]:
+    arrays: dict[str, np.ndarray] = {
+        "format": np.array(SMPL_FORMAT),
+        "focal": np.array(float(result.focal)),
+        "center": np.asarray(result.center, dtype=np.float64),
+        "body_model": np.array(result.body_model),
+        "person_ids": np.array([p.id for p in result.people], dtype=np.int64),
+    }
+    for p in result.people:
+        pre = f"p{p.id}_"
+        arrays[pre + "frames"] = np.asarray(p.frames, dtype=np.int64)
+        arrays[pre + "shot"] = np.asarray(p.shot, dtype=np.int64)
+        for key in ("global_orient", "body_pose", "transl", "joints"):
+            arrays[pre + key] = np.asarray(getattr(p, key), dtype=np.float32)
+        arrays[pre + "betas"] = np.asarray(p.betas, dtype=np.float32)
+    return arrays
+
+
+def _validate_smpl(path: str | os.PathLike[str], get: Callable[[str], Any], keys: set[str]) -> FitResult:
+    def need(key: str) -> Any:
+        if key not in keys:
+            raise FormatError(path, key, "missing")
+        return get(key)
+
+    fmt = str(need("format"))
+    if fmt != SMPL_FORMAT:
+        raise FormatError(path, "format", f"expected '{SMPL_FORMAT}', got {fmt!r}")
+    focal = float(np.asarray(need("focal")))
+    if not (math.isfinite(focal) and focal > 0):
+        raise FormatError(path, "focal", "must be a positive number")
+    center = np.asarray(need("center"), dtype=np.float64).reshape(-1)
+    if center.shape != (2,):
+        raise FormatError(path, "center", "expected [cx, cy]")
+    people = []
+    for pid in np.asarray(need("person_ids")).reshape(-1).tolist():
+        pre = f"p{int(pid)}_"
+        vals: dict[str, np.ndarray] = {}
+        n = None
+        for key, tail in _SEQ_FIELDS.items():
+            arr = np.asarray(need(pre + key))
+            if arr.ndim != 1 + len(tail) or arr.shape[1:] != tail:
+                raise FormatError(path, pre + key, f"expected shape (T,{','.join(map(str, tail))}), got "
+                                  f"{arr.shape}")
+            if n is None:
+                n = arr.shape[0]
+            elif arr.shape[0] != n:
+                raise FormatError(path, pre + key, f"expected {n} frames, got {arr.shape[0]}")
+            if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+                raise FormatError(path, pre + key, "contains non-finite values")
+            vals[key] = arr
+        betas = np.asarray(need(pre + "betas"), dtype=np.float32).reshape(-1)
+        if betas.shape != (NUM_BETAS,):
+            raise FormatError(path, pre + "betas", f"expected {NUM_BETAS} values, got {betas.shape[0]}")
+        people.append(SmplSequence(id=int(pid), frames=vals["frames"].astype(np.int64),
+                                   shot=vals["shot"].astype(np.int64),
+                                   global_orient=vals["global_orient"].astype(np.float32),
+                                   body_pose=vals["body_pose"].astype(np.float32), betas=betas,
+                                   transl=vals["transl"].astype(np.float32),
+                                   joints=vals["joints"].astype(np.float32)))
+    body_model = str(get("body_model")) if "body_model" in keys else "open"
+    return FitResult(people=people, focal=focal, center=(float(center[0]), float(center[1])),
+                     body_model=body_model)
+
+
+def save_smpl(path: str | os.PathLike[str], result: FitResult, format: str = "npz") -> None:
+    """Write ``smpl.npz`` (or the same content as JSON with ``format="json"``)."""
+    arrays = _smpl_arrays(result)
+    if format == "npz":
+        atomic_save_npz(path, **arrays)
+    elif format == "json":
+        atomic_write_json(path, {k: (v.tolist() if v.ndim else v.item()) for k, v in arrays.items()})
+    else:
+        raise InputError(f"unknown output format {format!r} (expected npz or json)")
+
+
+def load_smpl(path: str | os.PathLike[str]) -> FitResult:
+    """Read and validate ``smpl.npz`` or its JSON twin."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: file not found")
+    if p.suffix == ".json":
+        obj = _read_json(p, SMPL_FORMAT)
+        return _validate_smpl(p, lambda k: np.asarray(obj[k]), set(obj))
+    try:
+        with np.load(p, allow_pickle=False) as npz:
+            data = {k: npz[k] for k in npz.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise InputError(f"{p}: not a readable .npz file ({exc})") from exc
+    return _validate_smpl(p, data.__getitem__, set(data))

@@ -1,0 +1,1 @@
+"""msmesh.people package."""
