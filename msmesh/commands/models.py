@@ -1,0 +1,41 @@
+"""`msmesh models list|download`: the regressor weights registry and pre-fetching into the Hub cache."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from msmesh.errors import InputError
+from msmesh.regress import hub
+
+app = typer.Typer(no_args_is_help=True, help="List or pre-download regressor weights from the Hugging Face Hub.")
+
+
+@app.command("list")
+def list_models() -> None:
+    """Show each registry entry: Hub repository, pinned revision, whether published, whether cached."""
+    table = Table("name", "kind", "repository", "revision", "published", "cached", "source")
+    for entry in hub.REGISTRY.values():
+        cached = hub.cached_path(entry)
+        table.add_row(entry.name, entry.kind, entry.repo_id, (entry.revision or "—")[:12],
+                      "yes" if entry.published else "no", str(cached) if cached else "no", entry.source)
+    console = Console()
+    console.print(table)
+    console.print(f"Hub cache: {hub.hub_cache_dir()}  (HF_HUB_CACHE / HF_HOME; HF_HUB_OFFLINE="
+                  f"{'1' if hub.hub_offline() else '0'})")
+
+
+@app.command("download")
+def download(names: list[str] = typer.Argument(None, help="Registry names (default: all published ones).")) -> None:
+    """Fetch weights into the Hub cache so later runs work offline."""
+    wanted = names or [n for n, e in hub.REGISTRY.items() if e.published]
+    if not wanted:
+        raise InputError("no published weights in the registry yet (see `msmesh models list`); train your own "
+                         "with `msmesh train` or pass --weights to `msmesh regress`")
+    console = Console()
+    for name in wanted:
+        if name not in hub.REGISTRY:
+            raise InputError(f"unknown model {name!r} (known: {', '.join(hub.REGISTRY)})")
+        folder = hub.download(hub.REGISTRY[name])
+        console.print(f"{name}: {folder}")

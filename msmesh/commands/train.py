@@ -1,0 +1,92 @@
+"""`msmesh train hmr|thmmr`: train the regressors on run folders (multi-shot pseudo-ground truth)."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from msmesh.device import resolve_device
+from msmesh.errors import InputError
+from msmesh.regress import hub
+from msmesh.regress.hmr import RegressorConfig
+from msmesh.regress.train import TrainOptions, load_runs, train_hmr, train_thmmr
+
+
+class ModelKind(str, Enum):
+    hmr = "hmr"
+    thmmr = "thmmr"
+
+
+def _body_model(name: str):
+    from msmesh.body import load_body_model
+
+    return load_body_model(name)
+
+
+def _config(kind: str, path: Path | None, base: RegressorConfig | None) -> RegressorConfig:
+    values: dict = {}
+    if base is not None:  # t-HMMR inherits the image side of its HMR
+        values.update({k: getattr(base, k) for k in ("layers", "width", "image_size", "focal", "pool", "hidden",
+                                                      "n_iter", "dropout")})
+    if path is not None:
+        try:
+            values.update(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(f"--config {path}: cannot read JSON ({exc})") from exc
+    values["kind"] = kind
+    try:
+        return RegressorConfig.from_dict(values)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"--config {path}: {exc}") from exc
+
+
+def command(
+    model: ModelKind = typer.Argument(..., help="hmr (per frame) or thmmr (temporal, on frozen HMR features)."),
+    data: list[Path] = typer.Option(..., "--data", help="A run folder made by `msmesh reconstruct` (repeat "
+                                    "--data for several)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder: model.safetensors, config.json, "
+                             "train_state.pt."),
+    steps: int = typer.Option(2000, "--steps", min=1, help="Optimisation steps."),
+    batch_size: int = typer.Option(32, "--batch-size", min=1, help="Crops (hmr) or 13-frame windows (thmmr) "
+                                   "per step."),
+    config: Path | None = typer.Option(None, "--config", help="JSON with RegressorConfig fields (e.g. smaller "
+                                       "'width'/'layers', 'image_size', 'encoder': transformer|conv|gru)."),
+    init: Path | None = typer.Option(None, "--init", help="Start from these weights; for thmmr the HMR whose "
+                                     "frozen image encoder it uses (default: the registry's HMR)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from OUT/train_state.pt."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda[:N]."),
+    lr: float = typer.Option(1e-4, "--lr", help="Adam learning rate."),
+    body_model: str = typer.Option("open", "--body-model", help="open, smpl or a path to a SMPL file."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Train HMR or t-HMMR on run folders; writes weights that `msmesh regress --weights OUT` loads."""
+    kind = model.value if isinstance(model, ModelKind) else str(model)
+    dev = resolve_device(device)
+    console = Console(stderr=True, quiet=quiet)
+    bm = _body_model(body_model)
+    hmr = None
+    if kind == "thmmr" or init is not None:
+        hmr = hub.load_regressor(init, temporal=False, device=dev)
+    cfg = _config(kind, config, hmr.config if hmr is not None else None)
+    console.print(f"loading {len(data)} run folder(s)…")
+    samples = load_runs(data, bm, cfg.image_size)
+    console.print(f"{len(samples)} person frames")
+    opts = TrainOptions(steps=steps, batch_size=batch_size, lr=lr)
+    with Progress(TextColumn("[bold]train " + kind), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TextColumn("{task.fields[loss]}"), TimeRemainingColumn(), console=console,
+                  disable=quiet) as progress:
+        task = progress.add_task("train", total=steps, loss="")
+
+        def on_step(step: int, total: int, losses: dict[str, float]) -> None:
+            progress.update(task, completed=step, loss=f"loss {losses['loss']:.4f}")
+
+        if kind == "hmr":
+            train_hmr(samples, cfg, bm, opts, out, init=hmr, resume=resume, device=dev, on_step=on_step)
+        else:
+            train_thmmr(samples, cfg, bm, hmr, opts, out, resume=resume, device=dev, on_step=on_step)
+    console.print(f"weights: {out / hub.WEIGHTS_FILE}")

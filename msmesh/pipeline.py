@@ -1,0 +1,200 @@
+"""The library entry point: `Pipeline` strings the stages together over one run folder.
+
+    video ─► decode ─► shots ─► detect ─► track ─► reid ─► fit | regress ─► export
+
+Each stage is a small function in its own module; the pipeline only orders them, saves each stage's
+output into the run folder and skips a stage whose output already exists *and* was made from the same
+inputs and options (recorded in ``run.json``), so a crashed or interrupted run resumes where it stopped and
+reaches the same result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from msmesh.data import atomic_write_json
+from msmesh.errors import InputError, MsmeshError, OutputError
+
+RUN_MANIFEST = "run.json"
+FIT_MODES = ("frame", "shot", "multishot")
+
+
+@dataclass
+class PipelineOptions:
+    """Every option that changes what a run produces (hashed per stage for resume)."""
+
+    fps: float | None = 5.0  # sampling rate for detection/fitting; None = every frame
+    start: float | None = None  # seconds
+    end: float | None = None  # seconds
+    shots: str = "content"  # shot detector: adaptive | content | transnet
+    detector: str = "movenet"  # people/keypoint backend
+    keypoints: str | None = None  # user keypoints file/folder (OpenPose / COCO JSON) instead of detection
+    max_people: int | None = None
+    method: str = "optimize"  # optimize | regress
+    fit_mode: str = "multishot"  # frame | shot | multishot
+    init: str = "heuristic"  # heuristic | regress
+    temporal: bool = False  # regress: t-HMMR instead of per-frame HMR
+    weights: str | None = None  # regressor weights (file/folder); None = the registry default
+    body_model: str = "open"
+    pose_prior: str | None = None
+    device: str = "auto"
+    video: bool = True  # overlay.mp4
+    save_mesh: bool = False  # meshes/*.obj
+    glb: bool = True  # p{id}.glb
+    output_format: str = "npz"  # smpl.npz or smpl.json
+
+    def validate(self) -> None:
+        """Reject impossible option values with a one-line InputError."""
+        if self.fps is not None and not self.fps > 0:
+            raise InputError(f"--fps must be > 0, got {self.fps}")
+        if self.start is not None and self.start < 0:
+            raise InputError(f"--start must be ≥ 0 seconds, got {self.start}")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise InputError(f"--end ({self.end}) must be after --start ({self.start})")
+        if self.fit_mode not in FIT_MODES:
+            raise InputError(f"unknown fit mode {self.fit_mode!r} (expected one of {', '.join(FIT_MODES)})")
+        if self.method not in ("optimize", "regress"):
+            raise InputError(f"unknown method {self.method!r} (expected optimize or regress)")
+        if self.max_people is not None and self.max_people < 1:
+            raise InputError(f"--max-people must be ≥ 1, got {self.max_people}")
+        if self.output_format not in ("npz", "json"):
+            raise InputError(f"--format must be npz or json, got {self.output_format!r}")
+
+
+@dataclass
+class StageReport:
+    """What one stage did: ran or resumed, how long, and a few counts for the summary table."""
+
+    name: str
+    seconds: float
+    resumed: bool
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class RunSummary:
+    """The outcome of a pipeline run, for the CLI's summary table and for batch reports."""
+
+    run_dir: Path
+    stages: list[StageReport]
+    shots: int = 0
+    people: int = 0
+    frames_fitted: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"run_dir": str(self.run_dir), "shots": self.shots, "people": self.people,
+                "frames_fitted": self.frames_fitted,
+                "stages": [asdict(s) for s in self.stages]}
+
+
+ProgressFactory = Callable[[str, int | None], Callable[[int], None]]
+"""progress(stage_name, total) → advance(n): how stages report progress (rich in the CLI)."""
+
+
+def _no_progress(stage: str, total: int | None) -> Callable[[int], None]:
+    return lambda n=1: None
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+class Pipeline:
+    """Video → run folder with ``smpl.npz`` for every person (and exports), resumable stage by stage."""
+
+    def __init__(self, video: str | Path, run_dir: str | Path, options: PipelineOptions | None = None,
+                 progress: ProgressFactory | None = None) -> None:
+        self.video = Path(video)
+        self.run_dir = Path(run_dir)
+        self.options = options or PipelineOptions()
+        self.progress = progress or _no_progress
+        self.options.validate()
+        self._manifest: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ resume bookkeeping
+
+    def _load_manifest(self) -> None:
+        path = self.run_dir / RUN_MANIFEST
+        self._manifest = {}
+        if path.exists():
+            try:
+                self._manifest = json.loads(path.read_text())
+            except (OSError, json.JSONDecodeError):
+                self._manifest = {}
+        self._manifest.setdefault("format", "msmesh/run@1")
+        self._manifest.setdefault("stages", {})
+
+    def _save_manifest(self) -> None:
+        atomic_write_json(self.run_dir / RUN_MANIFEST, self._manifest)
+
+    def _stage_key(self, name: str, option_names: tuple[str, ...], inputs: tuple[str, ...]) -> str:
+        opts = {k: getattr(self.options, k) for k in option_names}
+        deps = {n: self._manifest["stages"].get(n, {}).get("key") for n in inputs}
+        return _digest({"stage": name, "options": opts, "inputs": deps, "source": self._source_digest})
+
+    def _run_stage(self, name: str, outputs: tuple[str, ...], option_names: tuple[str, ...],
+                   inputs: tuple[str, ...], fn: Callable[[], dict[str, int]]) -> StageReport:
+        key = self._stage_key(name, option_names, inputs)
+        done = self._manifest["stages"].get(name, {})
+        if done.get("key") == key and all((self.run_dir / o).exists() for o in outputs):
+            return StageReport(name, 0.0, True, done.get("counts", {}))
+        t0 = time.perf_counter()
+        counts = fn()
+        seconds = time.perf_counter() - t0
+        self._manifest["stages"][name] = {"key": key, "counts": counts, "seconds": round(seconds, 3)}
+        self._save_manifest()
+        return StageReport(name, seconds, False, counts)
+
+    def _prepare_run_dir(self) -> None:
+        if not self.video.exists():
+            raise InputError(f"{self.video}: file not found")
+        if not self.video.is_file():
+            raise InputError(f"{self.video}: not a file")
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            probe = self.run_dir / ".write_test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise OutputError(f"cannot write to output folder {self.run_dir}: {exc.strerror or exc}") from exc
+        self._source_digest = f"{self.video.resolve()}:{self.video.stat().st_size}:{_file_digest(self.video)}"
+        self._load_manifest()
+
+    # ------------------------------------------------------------------ the run
+
+    def run(self) -> RunSummary:
+        """Run every stage that is not already done; return what happened.
+
+        A user error (``MsmeshError``) in a run folder this call created removes that folder again, so a
+        failed first run leaves nothing behind; in an existing run folder the finished stages stay for resume.
+        """
+        from msmesh import stages
+
+        created = not self.run_dir.exists()
+        try:
+            self._prepare_run_dir()
+            reports: list[StageReport] = []
+            for stage in stages.plan(self.options):
+                reports.append(self._run_stage(
+                    stage.name, stage.outputs, stage.options, stage.inputs,
+                    lambda stage=stage: stage.run(self.video, self.run_dir, self.options, self.progress)))
+        except MsmeshError:
+            if created and self.run_dir.exists():
+                shutil.rmtree(self.run_dir, ignore_errors=True)
+            raise
+        return stages.summarize(self.run_dir, reports)
