@@ -1,0 +1,76 @@
+"""The energy terms of the multi-shot fit (paper Eq. 1–3), as plain torch functions.
+
+Every term returns a per-item tensor so the fitter can weight and sum them; none of them knows about people,
+shots or modes — the fitter decides which frame pairs enter the smoothness terms (the pair masks that make
+``frame`` / ``shot`` / ``multishot`` modes).
+"""
+
+from __future__ import annotations
+
+import torch
+
+# SMPLify's bending prior: body_pose indices (69-D, no global orientation) of the left/right elbow's y
+# rotation and the left/right knee's x rotation, and the sign that marks the unnatural direction.
+BEND_INDICES = (52, 55, 9, 12)
+BEND_SIGNS = (1.0, -1.0, -1.0, -1.0)
+
+
+def gmof(residual: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Geman-McClure robust penalty ``σ² r² / (σ² + r²)``: quadratic near 0, saturating at σ² for outliers."""
+    r2 = residual * residual
+    s2 = sigma * sigma
+    return s2 * r2 / (s2 + r2)
+
+
+def reprojection(
+    projected: torch.Tensor,
+    keypoints: torch.Tensor,
+    confidence: torch.Tensor,
+    sigma: float,
+    scale: torch.Tensor | float = 1.0,
+) -> torch.Tensor:
+    """Robust confidence-weighted reprojection error per frame.
+
+    projected, keypoints: (N, K, 2) pixels; confidence: (N, K); ``scale`` divides the pixel residuals
+    (e.g. image diagonal / 1000, making σ independent of resolution). Returns (N,): Σ_k c_k ρ(‖Δ_k‖).
+    """
+    d = (projected - keypoints) / scale
+    dist = torch.sqrt((d * d).sum(-1) + 1e-9)
+    return (confidence * gmof(dist, sigma)).sum(-1)
+
+
+def bending(body_pose: torch.Tensor) -> torch.Tensor:
+    """SMPLify's prior against unnatural elbow/knee bending: Σ exp(s·θ)² over the four hinge angles. (N,)."""
+    idx = torch.tensor(BEND_INDICES, device=body_pose.device)
+    sign = torch.tensor(BEND_SIGNS, dtype=body_pose.dtype, device=body_pose.device)
+    return torch.exp(body_pose[:, idx] * sign).pow(2).sum(-1)
+
+
+def shape_prior(betas: torch.Tensor) -> torch.Tensor:
+    """‖β‖² per person (β are unit-variance PCA coefficients). (P,)."""
+    return (betas * betas).sum(-1)
+
+
+def canonical_joints(
+    joints: torch.Tensor, root_rotmat: torch.Tensor, transl_free_root: torch.Tensor
+) -> torch.Tensor:
+    """Eq. 1's X_can = R_glᵀ (X − X_root): joints in the body's own frame (global rotation and position
+    undone).
+
+    joints (N, J, 3) camera coordinates; root_rotmat (N, 3, 3) the global orientation; transl_free_root
+    (N, 3) the point to subtract first (the pelvis), so the translation drops out as well.
+    """
+    return (joints - transl_free_root[:, None]) @ root_rotmat
+
+
+def pair_sq_diff(x: torch.Tensor, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+    """‖x[first] − x[second]‖² summed over every axis but the first. (M,) for M pairs."""
+    d = x[first] - x[second]
+    return d.reshape(d.shape[0], -1).pow(2).sum(-1)
+
+
+def rotation_geodesic_sq(r1: torch.Tensor, r2: torch.Tensor) -> torch.Tensor:
+    """A smooth stand-in for the squared geodesic angle between rotations: ‖R1 − R2‖_F² = 4(1 − cos θ).
+
+    Returns (M,)."""
+    return (r1 - r2).reshape(r1.shape[0], -1).pow(2).sum(-1)

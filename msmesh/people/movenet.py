@@ -1,0 +1,92 @@
+"""The offline default detector: MoveNet MultiPose Lightning (Apache-2.0) through LiteRT.
+
+Up to 6 people, 17 COCO keypoints each. The model file ships in ``assets/models/movenet/`` (see its
+PROVENANCE.md) and its sha256 is checked once at load. Input: the frame letterboxed into 256×448 (or
+448×256 for portrait video) — dimensions must be multiples of 32.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from msmesh.errors import ModelUnavailableError
+from msmesh.people.detect import Detection
+
+ASSET_DIR = Path(__file__).resolve().parents[2] / "assets" / "models" / "movenet"
+
+
+def _expected_sha256(folder: Path) -> str | None:
+    sums = folder / "SHA256SUMS"
+    if not sums.exists():
+        return None
+    for line in sums.read_text().splitlines():
+        digest, _, name = line.partition("  ")
+        if name.strip() == "movenet.tflite":
+            return digest.strip()
+    return None
+
+
+class MoveNet:
+    """Callable detector: ``MoveNet()(rgb_image) -> list[Detection]``."""
+
+    def __init__(self, model_path: str | Path | None = None, min_score: float = 0.2, threads: int | None = None,
+                 long_side: int = 448) -> None:
+        path = Path(model_path) if model_path else ASSET_DIR / "movenet.tflite"
+        if not path.exists():
+            raise ModelUnavailableError(f"MoveNet model not found at {path}; rebuild it with "
+                                        "tools/extract_movenet.py (see assets/models/movenet/PROVENANCE.md)")
+        data = path.read_bytes()
+        expected = _expected_sha256(path.parent)
+        if expected and hashlib.sha256(data).hexdigest() != expected:
+            raise ModelUnavailableError(f"{path}: sha256 mismatch (corrupt model file); re-extract it with "
+                                        "tools/extract_movenet.py")
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError as exc:  # pragma: no cover - a runtime dependency
+            raise ModelUnavailableError("MoveNet needs ai-edge-litert: pip install ai-edge-litert") from exc
+        import os
+
+        self._interp = Interpreter(model_content=data, num_threads=threads or max(1, os.cpu_count() or 1))
+        self._input = self._interp.get_input_details()[0]["index"]
+        self._output = self._interp.get_output_details()[0]["index"]
+        self._shape: tuple[int, int] | None = None
+        self.min_score = min_score
+        self.long_side = long_side
+
+    def _input_size(self, h: int, w: int) -> tuple[int, int]:
+        short = max(32, int(round(self.long_side * min(h, w) / max(h, w) / 32)) * 32)
+        return (short, self.long_side) if w >= h else (self.long_side, short)
+
+    def __call__(self, image: np.ndarray) -> list[Detection]:
+        h, w = image.shape[:2]
+        ih, iw = self._input_size(h, w)
+        scale = min(ih / h, iw / w)
+        rh, rw = int(round(h * scale)), int(round(w * scale))
+        canvas = np.zeros((ih, iw, 3), np.uint8)
+        canvas[:rh, :rw] = cv2.resize(image, (rw, rh), interpolation=cv2.INTER_AREA)
+        if self._shape != (ih, iw):
+            self._interp.resize_tensor_input(self._input, [1, ih, iw, 3])
+            self._interp.allocate_tensors()
+            self._shape = (ih, iw)
+        self._interp.set_tensor(self._input, canvas[None])
+        self._interp.invoke()
+        raw = self._interp.get_tensor(self._output)[0]  # (6, 56)
+        people = []
+        for row in raw:
+            score = float(row[55])
+            if score < self.min_score:
+                continue
+            kp = row[:51].reshape(17, 3)  # y, x, score — normalised to the input canvas
+            keypoints = np.stack([kp[:, 1] * iw / scale, kp[:, 0] * ih / scale, kp[:, 2]], axis=1)
+            y0, x0, y1, x1 = row[51:55]
+            bbox = np.array([x0 * iw, y0 * ih, x1 * iw, y1 * ih]) / scale
+            bbox = np.clip(bbox, 0, [w, h, w, h])
+            outside = (keypoints[:, 0] < 0) | (keypoints[:, 0] >= w) | (keypoints[:, 1] < 0) | (keypoints[:, 1] >= h)
+            keypoints[outside, 2] = 0.0
+            people.append(Detection(bbox=bbox.astype(np.float64), keypoints=keypoints.astype(np.float64),
+                                    score=score))
+        return people

@@ -1,0 +1,312 @@
+"""Regressor weights: the Hugging Face Hub registry, local weight files, and the authors' checkpoints.
+
+``REGISTRY`` names, per model, the Hub repository and the pinned revision its default weights come from,
+with the sha256 of each file. **No msmesh-trained weights have been published yet**: both entries are
+placeholders marked ``published=False``, and asking for them says so (and how to get weights: train them
+with ``msmesh train``, or pass ``--weights`` with your own or the authors' checkpoints). The download code
+below is real and is tested against a local Hub cache laid out as the Hub lays it out.
+
+Environment: ``HF_HUB_CACHE`` / ``HF_HOME`` choose the cache folder and ``HF_HUB_OFFLINE=1`` forbids
+network access; both are read when a download is asked for (huggingface_hub itself reads them once, at
+import time, so msmesh passes ``cache_dir`` and ``local_files_only`` explicitly).
+
+Weight files ``--weights`` accepts:
+- a folder or file written by ``msmesh train``: ``model.safetensors`` + ``config.json`` (RegressorConfig);
+- the multi-shot authors' PyTorch checkpoints ``hmr_ava.pt`` / ``thmmr_ava.pt`` (Pavlakos et al. 2022).
+  Key mapping: they store ``{"model": state_dict}``; msmesh uses the same module names, so after taking
+  ``["model"]`` (if present) and stripping a leading ``model.`` or ``module.`` the keys load unchanged:
+  ``backbone.{conv1,bn1,layer1..4}.*`` (torchvision ResNet-50 names, no ``fc``), ``smpl_head.{fc1,fc2,
+  decpose,decshape,deccam}.*`` and buffers ``smpl_head.init_body_pose`` (1,144) ``init_betas`` (1,10)
+  ``init_cam`` (1,3), and for t-HMMR ``encoder.trans.*`` (``nn.TransformerEncoderLayer``: self_attn,
+  linear1, linear2, norm1, norm2) and ``encoder.pos_embedding.weight`` (13,2048). Keys of the authors'
+  training-only modules (``smpl.*``, loss buffers) are dropped. Their models take 256-px crops with
+  max-pooled features, which the inferred config records. ``thmmr_ava.pt`` has no backbone: give the
+  folder holding both files (or put ``hmr_ava.pt`` beside ``thmmr_ava.pt``), and the backbone is taken
+  from the HMR checkpoint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from msmesh.errors import InputError, ModelUnavailableError
+from msmesh.regress.hmr import HMR, RegressorConfig
+from msmesh.regress.thmmr import THMMR
+
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+
+
+@dataclass(frozen=True)
+class HubEntry:
+    """Where one model's default weights live on the Hub, pinned to a revision, with file checksums."""
+
+    name: str
+    kind: str  # hmr | thmmr
+    repo_id: str
+    revision: str | None  # a 40-hex commit (pinned) once published
+    files: tuple[str, ...] = (WEIGHTS_FILE, CONFIG_FILE)
+    sha256: tuple[tuple[str, str], ...] = ()  # (filename, hex digest)
+    published: bool = False
+    source: str = ""
+
+    def digest(self, filename: str) -> str | None:
+        return dict(self.sha256).get(filename)
+
+
+_UNPUBLISHED = ("not published yet: msmesh has no trained weights of its own so far. Train them on run "
+                "folders made by `msmesh reconstruct` with `msmesh train`, or pass --weights with a "
+                "checkpoint (e.g. the multi-shot authors' hmr_ava.pt / thmmr_ava.pt)")
+
+REGISTRY: dict[str, HubEntry] = {
+    "hmr": HubEntry(name="hmr", kind="hmr", repo_id="msmesh/hmr-multishot", revision=None, published=False,
+                    source="placeholder — " + _UNPUBLISHED),
+    "thmmr": HubEntry(name="thmmr", kind="thmmr", repo_id="msmesh/thmmr-multishot", revision=None,
+                      published=False, source="placeholder — " + _UNPUBLISHED),
+}
+
+
+def hub_cache_dir() -> Path:
+    """The Hub cache folder: $HF_HUB_CACHE, else $HF_HOME/hub, else huggingface_hub's default."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.path.expanduser(os.environ["HF_HUB_CACHE"]))
+    if os.environ.get("HF_HOME"):
+        return Path(os.path.expanduser(os.environ["HF_HOME"])) / "hub"
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HUB_CACHE)
+
+
+def hub_offline() -> bool:
+    """True when $HF_HUB_OFFLINE (read now, not at import) forbids network access."""
+    value = os.environ.get("HF_HUB_OFFLINE")
+    if value is None:
+        from huggingface_hub import constants
+
+        return bool(constants.HF_HUB_OFFLINE)
+    return value.strip().upper() in ("1", "ON", "YES", "TRUE")
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def fetch(entry: HubEntry, filename: str, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Download (or find in the cache) one file of a registry entry; verify its sha256 when known."""
+    if not entry.published or entry.revision is None:
+        raise ModelUnavailableError(f"default {entry.name} weights ({entry.repo_id}) are {_UNPUBLISHED}")
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.utils import EntryNotFoundError, HfHubHTTPError, OfflineModeIsEnabled
+
+    cache = Path(cache_dir) if cache_dir is not None else hub_cache_dir()
+    offline = hub_offline()
+    where = f"{entry.repo_id}@{entry.revision[:12]}/{filename}"
+    try:
+        path = Path(hf_hub_download(entry.repo_id, filename, revision=entry.revision, cache_dir=str(cache),
+                                    local_files_only=offline))
+    except (EntryNotFoundError, OfflineModeIsEnabled, FileNotFoundError) as exc:
+        if offline:
+            raise ModelUnavailableError(
+                f"{entry.name} weights are not in the Hub cache {cache} and HF_HUB_OFFLINE is set: run "
+                f"`msmesh models download {entry.name}` with network access (it fetches {where}), or copy "
+                f"that cache folder here, or pass --weights PATH") from exc
+        raise ModelUnavailableError(f"cannot download {where}: {exc}") from exc
+    except (HfHubHTTPError, OSError, ValueError) as exc:
+        raise ModelUnavailableError(f"cannot download {where} into {cache}: {exc}; check the network, or "
+                                    f"pass --weights PATH") from exc
+    want = entry.digest(filename)
+    if want is not None:
+        got = sha256_file(path)
+        if got != want:
+            raise ModelUnavailableError(f"{path}: sha256 {got} does not match the registry's {want} for "
+                                        f"{where}; delete the file and download it again")
+    return path
+
+
+def download(entry: HubEntry, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Fetch every file of an entry; return the snapshot folder holding them."""
+    paths = [fetch(entry, f, cache_dir) for f in entry.files]
+    return paths[0].parent
+
+
+def cached_path(entry: HubEntry, cache_dir: str | os.PathLike[str] | None = None) -> Path | None:
+    """The cached weights file of an entry, or None (no network access)."""
+    if entry.revision is None:
+        return None
+    cache = Path(cache_dir) if cache_dir is not None else hub_cache_dir()
+    folder = cache / f"models--{entry.repo_id.replace('/', '--')}" / "snapshots" / entry.revision
+    path = folder / entry.files[0]
+    return path if path.exists() else None
+
+
+# --------------------------------------------------------------------------- state dicts
+
+
+def strip_prefixes(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Remove a leading ``model.`` / ``module.`` (DataParallel, Lightning) from every key."""
+    out = {}
+    for k, v in state.items():
+        for pre in ("module.", "model."):
+            if k.startswith(pre):
+                k = k[len(pre):]
+        out[k] = v
+    return out
+
+
+def _load_torch_checkpoint(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unpickling problem is the user's file
+        raise InputError(f"{path}: not a loadable PyTorch checkpoint ({exc})") from exc
+    if isinstance(obj, dict) and isinstance(obj.get("model"), dict):
+        obj = obj["model"]
+    elif isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
+        obj = obj["state_dict"]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise InputError(f"{path}: expected a state dict (or {{'model': state_dict}})")
+    return strip_prefixes(obj)
+
+
+def config_from_state_dict(state: dict[str, torch.Tensor], kind: str, **overrides: Any) -> RegressorConfig:
+    """Infer a RegressorConfig (widths, depths, sizes) from a state dict's shapes."""
+    width = int(state["backbone.conv1.weight"].shape[0]) if "backbone.conv1.weight" in state else None
+    layers = []
+    for i in range(1, 5):
+        idx = {int(k.split(".")[2]) for k in state if k.startswith(f"backbone.layer{i}.")}
+        layers.append(max(idx) + 1 if idx else 0)
+    hidden = int(state["smpl_head.fc1.weight"].shape[0])
+    feat_dim = int(state["smpl_head.fc1.weight"].shape[1]) - 144 - 10 - 3
+    cfg: dict[str, Any] = {"kind": kind, "hidden": hidden, "width": width or feat_dim // 32}
+    if all(layers):
+        cfg["layers"] = tuple(layers)
+    if "encoder.pos_embedding.weight" in state:
+        cfg["window"] = int(state["encoder.pos_embedding.weight"].shape[0])
+        cfg["ff_dim"] = int(state["encoder.trans.linear1.weight"].shape[0])
+        cfg["encoder"] = "transformer"
+    cfg.update(overrides)
+    config = RegressorConfig(**cfg)
+    if config.feat_dim != feat_dim:
+        raise InputError(f"checkpoint head expects {feat_dim}-d features but its backbone makes {config.feat_dim}")
+    return config
+
+
+def _authors_checkpoint(path: Path, kind: str) -> tuple[dict[str, torch.Tensor], RegressorConfig]:
+    state = _load_torch_checkpoint(path)
+    if kind == "thmmr" and not any(k.startswith("encoder.") for k in state):
+        raise InputError(f"{path}: no temporal encoder weights (encoder.*) — this is an HMR checkpoint; "
+                         f"give thmmr_ava.pt for --temporal")
+    if not any(k.startswith("backbone.") for k in state):
+        donors = [p for p in sorted(path.parent.glob("*.pt")) + sorted(path.parent.glob("*.pth")) if p != path]
+        for donor in donors:
+            dstate = _load_torch_checkpoint(donor)
+            if any(k.startswith("backbone.") for k in dstate):
+                state.update({k: v for k, v in dstate.items() if k.startswith("backbone.")})
+                break
+        else:
+            raise ModelUnavailableError(f"{path} holds no image backbone (the authors' t-HMMR uses HMR's): put "
+                                        f"hmr_ava.pt in the same folder ({path.parent})")
+    keep = ("backbone.", "smpl_head.") + (("encoder.",) if kind == "thmmr" else ())
+    state = {k: v for k, v in state.items() if k.startswith(keep)}
+    config = config_from_state_dict(state, kind, image_size=256, pool="max",
+                                    extra={"source": f"authors' checkpoint {path.name}"})
+    return state, config
+
+
+def _pick_in_folder(folder: Path, kind: str) -> Path:
+    if (folder / WEIGHTS_FILE).exists():
+        return folder / WEIGHTS_FILE
+    authors = folder / ("thmmr_ava.pt" if kind == "thmmr" else "hmr_ava.pt")
+    if authors.exists():
+        return authors
+    found = sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.pt"))
+    if len(found) == 1:
+        return found[0]
+    raise InputError(f"{folder}: no {WEIGHTS_FILE} (from `msmesh train`) or {authors.name} found")
+
+
+def read_weights(path: str | os.PathLike[str], kind: str) -> tuple[dict[str, torch.Tensor], RegressorConfig]:
+    """A local weights file or folder → (state dict, config)."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise InputError(f"--weights {p}: no such file or folder")
+    if p.is_dir():
+        p = _pick_in_folder(p, kind)
+    if p.suffix in (".pt", ".pth", ".ckpt"):
+        return _authors_checkpoint(p, kind)
+    if p.suffix != ".safetensors":
+        raise InputError(f"--weights {p}: expected a .safetensors file, a .pt checkpoint or a folder")
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    cfg_path = p.parent / CONFIG_FILE
+    if not cfg_path.exists():
+        raise InputError(f"{p}: {CONFIG_FILE} missing beside it (written by `msmesh train`)")
+    try:
+        meta = json.loads(cfg_path.read_text(encoding="utf-8"))
+        config = RegressorConfig.from_dict(meta)
+    except (json.JSONDecodeError, TypeError, ValueError) as exc:
+        raise InputError(f"{cfg_path}: invalid regressor config ({exc})") from exc
+    try:
+        state = load_file(str(p))
+    except (SafetensorError, OSError) as exc:
+        raise InputError(f"{p}: not a readable safetensors file ({exc})") from exc
+    if config.kind != kind:
+        raise InputError(f"{p}: holds a {config.kind} model, but {kind} was asked for"
+                         + (" (add --temporal)" if config.kind == "thmmr" else " (drop --temporal)"))
+    return state, config
+
+
+def build_model(config: RegressorConfig) -> torch.nn.Module:
+    """An untrained model for a config."""
+    return HMR(config) if config.kind == "hmr" else THMMR(config)
+
+
+def load_regressor(weights: str | os.PathLike[str] | None = None, temporal: bool = False,
+                   device: torch.device | str = "cpu", entry: HubEntry | None = None,
+                   cache_dir: str | os.PathLike[str] | None = None) -> torch.nn.Module:
+    """HMR (or t-HMMR with ``temporal``) ready for inference, from ``weights`` or the Hub registry."""
+    kind = "thmmr" if temporal else "hmr"
+    if weights is not None:
+        state, config = read_weights(weights, kind)
+    else:
+        folder = download(entry or REGISTRY[kind], cache_dir)
+        state, config = read_weights(folder / WEIGHTS_FILE, kind)
+    model = build_model(config)
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not k.endswith("num_batches_tracked")]
+    if missing or unexpected:
+        raise InputError(f"weights do not fit the {kind} model: missing {missing[:5]}"
+                         f"{'…' if len(missing) > 5 else ''}, unexpected {list(unexpected)[:5]}")
+    return model.to(device).eval()
+
+
+def save_regressor(model: torch.nn.Module, out_dir: str | os.PathLike[str]) -> Path:
+    """Write ``model.safetensors`` + ``config.json`` into ``out_dir`` (atomically); return the folder."""
+    from safetensors.torch import save
+
+    from msmesh.data import atomic_write_bytes, atomic_write_text
+
+    out = Path(out_dir)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    atomic_write_bytes(out / WEIGHTS_FILE, save(state, metadata={"format": "msmesh/regressor@1"}))
+    atomic_write_text(out / CONFIG_FILE, model.config.to_json() + "\n")
+    return out
+
+
+def is_commit(revision: str) -> bool:
+    """True for a full 40-hex commit id (what the registry pins)."""
+    return bool(_COMMIT.fullmatch(revision))

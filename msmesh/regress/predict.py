@@ -1,0 +1,178 @@
+"""`regress` stage: tracks + frames → SMPL per person per frame with HMR or t-HMMR.
+
+For every person and frame: crop the box (square, ×1.2, 224 px, ImageNet-normalised), compute the frozen
+backbone feature (streamed over the video in frame order, batched), then
+- HMR: the regressor head per frame;
+- t-HMMR: for each frame, the window of 13 timestamps centred on it (timestamps = positions on the video's
+  sampled-frame timeline), the person's features where present, padded and masked where absent (gaps,
+  B-roll, other shots) → encoder → head; the centre frame's prediction is kept.
+The crop's weak-perspective camera becomes a translation in the full image's perspective camera (the
+tracks' focal, or ``default_focal``), 6D rotations become axis-angle, a person's betas are averaged over
+their frames, and joints come from the body model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import nullcontext
+
+import numpy as np
+import torch
+
+from msmesh.data import FitResult, SmplSequence, Tracks
+from msmesh.regress.crop import crop_camera_to_full, crop_image, default_focal, normalise, square_box
+from msmesh.regress.hmr import HMR, SmplPrediction
+from msmesh.regress.rotations import rotmat_to_axis_angle
+from msmesh.regress.thmmr import THMMR
+
+FramesProvider = Callable[[int], np.ndarray]
+Progress = Callable[[int, int], None]
+
+
+def _autocast(device: torch.device, fp16: bool):
+    if fp16 and device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.float16)
+    return nullcontext()
+
+
+def timeline(tracks: Tracks) -> np.ndarray:
+    """The frame indices that count as consecutive timestamps: the sampled frames (else all tracked ones)."""
+    if tracks.video.sampled_frames:
+        frames = np.asarray(tracks.video.sampled_frames, dtype=np.int64)
+    else:
+        frames = np.zeros(0, dtype=np.int64)
+    tracked = [np.asarray(p.frames, dtype=np.int64) for p in tracks.people]
+    every = np.concatenate([frames, *tracked]) if tracked else frames
+    return np.unique(every)
+
+
+@torch.no_grad()
+def compute_features(tracks: Tracks, frames_provider: FramesProvider, model: torch.nn.Module,
+                     device: torch.device, batch_size: int = 32, fp16: bool = True,
+                     progress: Progress | None = None) -> dict[int, np.ndarray]:
+    """Backbone features (T, D) per person id, streaming frames in increasing order."""
+    cfg = model.config
+    jobs: dict[int, list[tuple[int, int]]] = {}  # frame → [(person id, row)]
+    for p in tracks.people:
+        for row, f in enumerate(np.asarray(p.frames).tolist()):
+            jobs.setdefault(int(f), []).append((p.id, row))
+    feats = {p.id: np.zeros((len(p), cfg.feat_dim), dtype=np.float32) for p in tracks.people}
+    boxes = {p.id: square_box(p.bbox) for p in tracks.people}
+    pending_x: list[np.ndarray] = []
+    pending_at: list[tuple[int, int]] = []
+    done, total = 0, sum(len(v) for v in jobs.values())
+
+    def flush() -> None:
+        nonlocal done
+        if not pending_x:
+            return
+        x = torch.from_numpy(np.stack(pending_x)).to(device)
+        with _autocast(device, fp16):
+            phi = model.features(x)
+        phi = phi.float().cpu().numpy()
+        for (pid, row), v in zip(pending_at, phi, strict=True):
+            feats[pid][row] = v
+        done += len(pending_x)
+        pending_x.clear()
+        pending_at.clear()
+        if progress is not None:
+            progress(done, total)
+
+    for frame in sorted(jobs):
+        image = frames_provider(frame)
+        for pid, row in jobs[frame]:
+            centre, side = boxes[pid]
+            pending_x.append(normalise(crop_image(image, centre[row], float(side[row]), cfg.image_size)))
+            pending_at.append((pid, row))
+            if len(pending_x) >= batch_size:
+                flush()
+    flush()
+    return feats
+
+
+def temporal_windows(times: np.ndarray, window: int = 13) -> tuple[np.ndarray, np.ndarray]:
+    """For each of a person's timestamps (T,), the centred window of rows: (T, window) row index into the
+    person's frames (-1 where absent) and the matching padding mask (True = absent)."""
+    half = window // 2
+    pos = {int(t): i for i, t in enumerate(times.tolist())}
+    rows = np.full((len(times), window), -1, dtype=np.int64)
+    for i, t in enumerate(times.tolist()):
+        for k in range(window):
+            rows[i, k] = pos.get(int(t) - half + k, -1)
+    return rows, rows < 0
+
+
+@torch.no_grad()
+def predict_person(model: torch.nn.Module, feats: np.ndarray, times: np.ndarray, device: torch.device,
+                   batch_size: int = 32, fp16: bool = True) -> SmplPrediction:
+    """Head (HMR) or encoder+head (t-HMMR) on one person's features (T, D) at timeline positions (T,)."""
+    outs: list[SmplPrediction] = []
+    if isinstance(model, THMMR):
+        window = model.config.window
+        rows, mask = temporal_windows(times, window)
+        padded = np.concatenate([feats, np.zeros((1, feats.shape[1]), np.float32)])  # row -1 → zeros
+        centre = window // 2
+        for s in range(0, len(times), batch_size):
+            x = torch.from_numpy(padded[rows[s:s + batch_size]]).to(device)
+            m = torch.from_numpy(mask[s:s + batch_size]).to(device)
+            with _autocast(device, fp16):
+                pred = model(x, m)
+            n = x.shape[0]
+            sel = torch.arange(n, device=device) * window + centre
+            outs.append(SmplPrediction(pred.pose6d[sel].float(), pred.rotmat[sel].float(), pred.betas[sel].float(),
+                                       pred.cam[sel].float()))
+    else:
+        for s in range(0, len(times), batch_size):
+            x = torch.from_numpy(feats[s:s + batch_size]).to(device)
+            with _autocast(device, fp16):
+                pred = model.smpl_head(x)
+            outs.append(SmplPrediction(pred.pose6d.float(), pred.rotmat.float(), pred.betas.float(),
+                                       pred.cam.float()))
+    return SmplPrediction(*(torch.cat([getattr(o, k) for o in outs]) for k in ("pose6d", "rotmat", "betas", "cam")))
+
+
+def regress_tracks(tracks: Tracks, frames_provider: FramesProvider, model: torch.nn.Module,
+                   device: torch.device | str = "cpu", batch_size: int = 32, fp16: bool = True,
+                   body_model: torch.nn.Module | None = None, progress: Progress | None = None) -> FitResult:
+    """Run HMR or t-HMMR (``model`` from ``hub.load_regressor``) over every person of ``tracks``.
+
+    ``frames_provider(frame_index)`` returns that original frame as an H×W×3 uint8 RGB array. Translations
+    and joints are in the full image's camera (focal from ``tracks.camera`` or ``default_focal``).
+    """
+    if not isinstance(model, (HMR, THMMR)):
+        raise TypeError(f"expected an HMR or THMMR model, got {type(model).__name__}")
+    device = torch.device(device)
+    model = model.to(device).eval()
+    if body_model is None:
+        from msmesh.body import load_body_model
+
+        body_model = load_body_model("open")
+    body_model = body_model.to(device)
+    w, h = tracks.video.width, tracks.video.height
+    if tracks.camera is not None:
+        focal, center = float(tracks.camera.focal), (float(tracks.camera.center[0]), float(tracks.camera.center[1]))
+    else:
+        focal, center = default_focal(w, h), (w / 2.0, h / 2.0)
+    feats = compute_features(tracks, frames_provider, model, device, batch_size, fp16, progress)
+    line = timeline(tracks)
+    people = []
+    for p in tracks.people:
+        if len(p) == 0:
+            continue
+        times = np.searchsorted(line, np.asarray(p.frames, dtype=np.int64))
+        pred = predict_person(model, feats[p.id], times, device, batch_size, fp16)
+        aa = rotmat_to_axis_angle(pred.rotmat)  # (T,24,3)
+        centre, side = square_box(p.bbox)
+        transl = crop_camera_to_full(pred.cam, torch.as_tensor(centre, dtype=torch.float32, device=device),
+                                     torch.as_tensor(side, dtype=torch.float32, device=device), focal, center)
+        betas = pred.betas.mean(dim=0)
+        t = len(p)
+        go, bp = aa[:, 0].contiguous(), aa[:, 1:].reshape(t, 69).contiguous()
+        joints, _ = body_model.joints_only(go, bp, betas.expand(t, -1).contiguous(), transl)
+        people.append(SmplSequence(
+            id=p.id, frames=np.asarray(p.frames, dtype=np.int64), shot=np.asarray(p.shot, dtype=np.int64),
+            global_orient=go.cpu().numpy().astype(np.float32), body_pose=bp.cpu().numpy().astype(np.float32),
+            betas=betas.cpu().numpy().astype(np.float32), transl=transl.cpu().numpy().astype(np.float32),
+            joints=joints.detach().cpu().numpy().astype(np.float32)))
+    name = str(getattr(body_model, "name", "open"))
+    return FitResult(people=people, focal=focal, center=center, body_model=name)

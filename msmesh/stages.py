@@ -1,0 +1,214 @@
+"""The pipeline's stages: what each one reads and writes in the run folder, and the call that does it.
+
+`Pipeline` (pipeline.py) runs them in order and skips the ones already done; this module is the glue between
+the run-folder files and the library functions of each stage (video/, people/, fit/, regress/, export/).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from msmesh.data import (
+    Tracks,
+    atomic_write_json,
+    load_shots_json,
+    load_smpl,
+    load_tracks,
+    load_video_json,
+    save_shots_json,
+    save_smpl,
+    save_tracks,
+    save_video_json,
+)
+from msmesh.errors import NoPeopleError
+from msmesh.pipeline import PipelineOptions, ProgressFactory, RunSummary, StageReport
+
+StageFn = Callable[[Path, Path, PipelineOptions, ProgressFactory], dict[str, int]]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step: its outputs (files in the run folder), the options and earlier stages its result depends on."""
+
+    name: str
+    outputs: tuple[str, ...]
+    options: tuple[str, ...]
+    inputs: tuple[str, ...]
+    run: StageFn
+
+
+def smpl_file(options: PipelineOptions) -> str:
+    return "smpl.json" if options.output_format == "json" else "smpl.npz"
+
+
+# ---------------------------------------------------------------------------------------------- stages
+
+
+def _decode(video: Path, run: Path, opts: PipelineOptions, progress: ProgressFactory) -> dict[str, int]:
+    from msmesh.video.reader import probe, sample_frames
+
+    info = probe(video)
+    info.sampled_frames = sample_frames(info, opts.fps, opts.start, opts.end)
+    save_video_json(run / "video.json", info)
+    return {"frames": info.frame_count, "sampled": len(info.sampled_frames)}
+
+
+def _shots(video: Path, run: Path, opts: PipelineOptions, progress: ProgressFactory) -> dict[str, int]:
+    from msmesh.video.shots import detect_shots
+
+    info = load_video_json(run / "video.json")
+    shots = detect_shots(video, info, opts.shots)
+    save_shots_json(run / "shots.json", shots)
+    return {"shots": len(shots)}
+
+
+def _detect(video: Path, run: Path, opts: PipelineOptions, progress: ProgressFactory) -> dict[str, int]:
+    from msmesh.people.detect import make_detector, save_detections
+    from msmesh.people.reid import appearance
+    from msmesh.video.reader import iter_frames
+
+    info = load_video_json(run / "video.json")
+    if opts.keypoints:
+        from msmesh.people.keypoint_files import load_keypoint_detections
+
+        detections = load_keypoint_detections(opts.keypoints, info)
+        wanted = set(info.sampled_frames)
+        detections = {f: d for f, d in detections.items() if f in wanted}
+    else:
+        detector = make_detector(opts.detector)
+        detections = {}
+    advance = progress("detect", len(info.sampled_frames))
+    for frame, image in iter_frames(video, info.sampled_frames):
+        if not opts.keypoints:
+            detections[frame] = detector(image)
+        for det in detections.get(frame, []):
+            det.appearance = appearance(image, det)
+        advance(1)
+    save_detections(run / "detections.json", detections)
+    found = sum(len(d) for d in detections.values())
+    if found == 0:
+        raise NoPeopleError(f"{video}: no people found in {len(info.sampled_frames)} sampled frames")
+    return {"detections": found}
+
+
+def _track(video: Path, run: Path, opts: PipelineOptions, progress: ProgressFactory) -> dict[str, int]:
+    from msmesh.people.detect import load_detections
+    from msmesh.people.reid import clusters_to_tracks, link_tracklets, tracklet_descriptor
+    from msmesh.people.track import track_shots
+
+    info = load_video_json(run / "video.json")
+    shots = load_shots_json(run / "shots.json")
+    detections = load_detections(run / "detections.json")
+    tracklets = track_shots(detections, shots)
+    descriptors = {t.id: tracklet_descriptor([d.appearance for d in t.detections]) for t in tracklets}
+    clusters, links = link_tracklets(tracklets, descriptors, max_people=opts.max_people)
+    tracks = clusters_to_tracks(clusters, info, shots)
+    tracks.people = [p for p in tracks.people if len(p) >= 2]
+    if not tracks.people:
+        raise NoPeopleError(f"{video}: nobody was tracked over more than one sampled frame")
+    atomic_write_json(run / "reid.json", {
+        "format": "msmesh/reid@1",
+        "tracklets": [{"id": t.id, "shot": t.shot, "frames": t.frames} for t in tracklets],
+        "people": [{"id": pid, "tracklets": [t.id for t in c]} for pid, c in enumerate(clusters)],
+        "links": [{"a": lk.tracklets_a, "b": lk.tracklets_b, "score": lk.score} for lk in links],
+    })
+    save_tracks(run / "tracks.json", tracks)
+    return {"tracklets": len(tracklets), "people": len(tracks.people)}
+
+
+def _frames_provider(video: Path, tracks: Tracks) -> Callable[[int], np.ndarray]:
+    from msmesh.video.reader import FrameCache
+
+    frames = sorted({int(f) for p in tracks.people for f in p.frames})
+    return FrameCache(video, frames)
+
+
+def _regress(video: Path, tracks: Tracks, opts: PipelineOptions, body_model, progress: ProgressFactory):  # noqa: ANN001, ANN202
+    from msmesh.device import resolve_device
+    from msmesh.regress.hub import load_regressor
+    from msmesh.regress.predict import regress_tracks
+
+    device = resolve_device(opts.device)
+    model = load_regressor(opts.weights, opts.temporal, device)
+    return regress_tracks(tracks, _frames_provider(video, tracks), model, device, body_model=body_model,
+                          progress=_counter(progress, "regress"))
+
+
+def _counter(progress: ProgressFactory, stage: str) -> Callable[[int, int], None]:
+    """Adapt the pipeline's progress factory to the ``callback(done, total)`` style of fit and regress."""
+    state: dict[str, object] = {"done": 0, "advance": None}
+
+    def callback(done: int, total: int) -> None:
+        if state["advance"] is None:
+            state["advance"] = progress(stage, total)
+        state["advance"](max(0, done - int(state["done"])))  # type: ignore[operator]
+        state["done"] = done
+
+    return callback
+
+
+def _fit(video: Path, run: Path, opts: PipelineOptions, progress: ProgressFactory) -> dict[str, int]:
+    import torch
+
+    from msmesh.body import load_body_model
+    from msmesh.device import resolve_device
+    from msmesh.fit.fitter import fit_tracks
+
+    tracks = load_tracks(run / "tracks.json")
+    device = resolve_device(opts.device)
+    body_model = load_body_model(opts.body_model, device=device)
+    if opts.method == "regress":
+        result = _regress(video, tracks, opts, body_model, progress)
+    else:
+        init = _regress(video, tracks, opts, body_model, progress) if opts.init == "regress" else None
+        fit_options = {"pose_prior": opts.pose_prior} if opts.pose_prior else {}
+        threads = torch.get_num_threads()
+        if device.type == "cpu":
+            torch.set_num_threads(1)  # the fit's small tensor ops run fastest on one thread
+        try:
+            result = fit_tracks(tracks, body_model, mode=opts.fit_mode, init=init, device=device,
+                                progress=_counter(progress, "fit"), **fit_options)
+        finally:
+            torch.set_num_threads(threads)
+    save_smpl(run / smpl_file(opts), result, format=opts.output_format)
+    return {"people": len(result.people), "frames": sum(len(p) for p in result.people)}
+
+
+def _export(video: Path, run: Path, opts: PipelineOptions, progress: ProgressFactory) -> dict[str, int]:
+    from msmesh.export.run import export_run
+
+    return export_run(run, smpl_path=run / smpl_file(opts), video_path=video, obj=opts.save_mesh,
+                      glb=opts.glb, overlay=opts.video, body_model_name=opts.body_model, progress=progress)
+
+
+def plan(options: PipelineOptions) -> list[Stage]:
+    """The stages to run for these options, in order."""
+    fit_opts = ("method", "fit_mode", "init", "temporal", "weights", "body_model", "pose_prior", "output_format")
+    stages = [
+        Stage("decode", ("video.json",), ("fps", "start", "end"), (), _decode),
+        Stage("shots", ("shots.json",), ("shots",), ("decode",), _shots),
+        Stage("detect", ("detections.json",), ("detector", "keypoints"), ("decode",), _detect),
+        Stage("track", ("tracks.json", "reid.json"), ("max_people",), ("shots", "detect"), _track),
+        Stage("fit", (smpl_file(options),), fit_opts, ("track",), _fit),
+    ]
+    if options.video or options.glb or options.save_mesh:
+        stages.append(Stage("export", (), ("video", "glb", "save_mesh", "body_model"), ("fit",), _export))
+    return stages
+
+
+def summarize(run: Path, reports: list[StageReport]) -> RunSummary:
+    """Counts for the summary table, read back from the run folder."""
+    summary = RunSummary(run_dir=run, stages=reports)
+    if (run / "shots.json").exists():
+        summary.shots = len(load_shots_json(run / "shots.json"))
+    for name in ("smpl.npz", "smpl.json"):
+        if (run / name).exists():
+            result = load_smpl(run / name)
+            summary.people = len(result.people)
+            summary.frames_fitted = sum(len(p) for p in result.people)
+            break
+    return summary

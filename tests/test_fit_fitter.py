@@ -1,0 +1,121 @@
+"""MultiShotFitter / fit_tracks on a small generated sequence, its errors, and `msmesh fit`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from msmesh.data import load_smpl, save_tracks
+from msmesh.errors import InputError
+from msmesh.eval.synthetic import SyntheticConfig, generate
+from msmesh.fit.camera import project_np
+from msmesh.fit.fitter import MultiShotFitter, fit_tracks
+
+FAST = {"stage1_iters": 20, "stage2_iters": 60}
+
+
+@pytest.fixture(scope="module")
+def bm():
+    from msmesh.body import load_body_model
+
+    return load_body_model("open")
+
+
+@pytest.fixture(scope="module")
+def small(bm):
+    return generate(bm, SyntheticConfig(seed=3, clips=("walk",), procedural=1, frames=8))
+
+
+def _reproj_px(bm, res, tracks) -> float:
+    errs = []
+    for seq, p in zip(res.people, tracks.people, strict=True):
+        with torch.no_grad():
+            _, c = bm.joints_only(
+                torch.tensor(seq.global_orient),
+                torch.tensor(seq.body_pose),
+                torch.tensor(seq.betas)[None].expand(len(seq), 10),
+                torch.tensor(seq.transl),
+            )
+        uv = project_np(c.numpy(), res.focal, res.center)
+        vis = p.keypoints[..., 2] > 0
+        errs.append(np.linalg.norm(uv - p.keypoints[..., :2], axis=-1)[vis])
+    return float(np.median(np.concatenate(errs)))
+
+
+def test_fit_outputs_every_frame_and_consistent_joints(bm, small) -> None:
+    res = fit_tracks(small.tracks, bm, mode="multishot", **FAST)
+    assert [p.id for p in res.people] == [0, 1]
+    for seq, track in zip(res.people, small.tracks.people, strict=True):
+        assert np.array_equal(seq.frames, track.frames) and np.array_equal(seq.shot, track.shot)
+        assert (
+            seq.global_orient.shape == (8, 3)
+            and seq.body_pose.shape == (8, 69)
+            and seq.joints.shape == (8, 24, 3)
+        )
+        with torch.no_grad():
+            j, _ = bm.joints_only(
+                torch.tensor(seq.global_orient),
+                torch.tensor(seq.body_pose),
+                torch.tensor(seq.betas)[None].expand(8, 10),
+                torch.tensor(seq.transl),
+            )
+        assert np.abs(j.numpy() - seq.joints).max() < 1e-5
+        assert (seq.joints[:, 0, 2] > 0.3).all()  # in front of the camera
+    assert res.focal == pytest.approx(small.tracks.camera.focal)
+
+
+def test_fit_reduces_reprojection_error_below_the_initialisation(bm, small) -> None:
+    init = MultiShotFitter(bm, mode="frame", stage1_iters=0, stage2_iters=0).fit(small.tracks)
+    fitted = fit_tracks(small.tracks, bm, mode="frame", **FAST)
+    before, after = _reproj_px(bm, init, small.tracks), _reproj_px(bm, fitted, small.tracks)
+    assert after < 0.5 * before and after < 25.0
+
+
+def test_init_from_a_fit_result_and_lbfgs_optimizer(bm, small) -> None:
+    first = fit_tracks(small.tracks, bm, mode="shot", **FAST)
+    again = fit_tracks(small.tracks, bm, mode="shot", init=first, optimizer="lbfgs", stage2_iters=10)
+    assert _reproj_px(bm, again, small.tracks) < _reproj_px(bm, first, small.tracks) * 1.2
+
+
+def test_nan_keypoints_name_person_and_frame(bm, small) -> None:
+    import copy
+
+    bad = copy.deepcopy(small.tracks)
+    bad.people[1].keypoints[3, 5, 0] = np.nan
+    frame = int(bad.people[1].frames[3])
+    with pytest.raises(InputError, match=f"person 1, frame {frame}"):
+        fit_tracks(bad, bm, **FAST)
+
+
+def test_bad_mode_and_option_are_input_errors(bm, small) -> None:
+    with pytest.raises(InputError, match="mode"):
+        fit_tracks(small.tracks, bm, mode="video")
+    with pytest.raises(InputError, match="unknown fit option"):
+        fit_tracks(small.tracks, bm, w_nonsense=1.0)
+
+
+def test_cli_fit_writes_smpl(tmp_path, small) -> None:
+    from msmesh.cli import main
+
+    path = tmp_path / "tracks.json"
+    save_tracks(path, small.tracks)
+    rc = main(
+        [
+            "fit",
+            str(path),
+            "--mode",
+            "shot",
+            "--out",
+            str(tmp_path / "run"),
+            "--iterations",
+            "20",
+            "-q",
+            "--format",
+            "json",
+        ]
+    )
+    assert rc == 0
+    res = load_smpl(tmp_path / "run" / "smpl.json")
+    assert len(res.people) == 2 and res.people[0].joints.shape == (8, 24, 3)
+    assert main(["fit", str(tmp_path / "missing.json"), "--out", str(tmp_path / "x")]) == 2
