@@ -107,7 +107,8 @@ def _track(video: Path, run: Path, opts: PipelineOptions, progress: ProgressFact
     descriptors = {t.id: tracklet_descriptor([d.appearance for d in t.detections]) for t in tracklets}
     clusters, links = link_tracklets(tracklets, descriptors, max_people=opts.max_people)
     tracks = clusters_to_tracks(clusters, info, shots)
-    tracks.people = [p for p in tracks.people if len(p) >= 2]
+    min_frames = min(2, len(info.sampled_frames))  # one-frame people are mostly false positives
+    tracks.people = [p for p in tracks.people if len(p) >= min_frames]
     if not tracks.people:
         raise NoPeopleError(f"{video}: nobody was tracked over more than one sampled frame")
     atomic_write_json(run / "reid.json", {

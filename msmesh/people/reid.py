@@ -20,6 +20,7 @@ from msmesh.people.detect import Detection
 from msmesh.people.track import Tracklet
 
 H_BINS, S_BINS = 12, 4
+DESCRIPTOR_SIZE = 2 * H_BINS * S_BINS
 _L_SHO, _R_SHO, _L_HIP, _R_HIP, _L_KNEE, _R_KNEE = 5, 6, 11, 12, 13, 14
 
 
@@ -56,9 +57,9 @@ def appearance(image: np.ndarray, det: Detection, min_conf: float = 0.2) -> np.n
                            legs if legs is not None else np.zeros(size)]).astype(np.float32)
 
 
-def tracklet_descriptor(descriptors: list[np.ndarray]) -> np.ndarray:
-    """Mean of the per-detection descriptors, each half renormalised over the detections that had it."""
-    stack = np.stack(descriptors)
+def tracklet_descriptor(descriptors: list[np.ndarray | None]) -> np.ndarray:
+    """Mean of the per-detection descriptors, each half over the detections that had it (None: no pixels)."""
+    stack = np.stack([d if d is not None else np.zeros(DESCRIPTOR_SIZE, np.float32) for d in descriptors])
     half = stack.shape[1] // 2
     out = []
     for part in (stack[:, :half], stack[:, half:]):

@@ -1,0 +1,71 @@
+"""`msmesh convert`: OpenPose BODY_25 or COCO-results keypoints → a `tracks.json` that `msmesh fit` reads."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from msmesh.data import Shot, VideoInfo, save_tracks
+from msmesh.errors import InputError, NoPeopleError
+from msmesh.people.keypoint_files import load_keypoint_detections
+from msmesh.people.reid import appearance, clusters_to_tracks, link_tracklets, tracklet_descriptor
+from msmesh.people.track import track_shots
+
+
+class KeypointFormat(str, Enum):
+    auto = "auto"
+    openpose = "openpose"
+    coco = "coco"
+
+
+def command(
+    keypoints: Path = typer.Argument(..., help="OpenPose JSON folder (or one file) or a COCO results JSON."),
+    out: Path = typer.Option(Path("tracks.json"), "--out", "-o", help="The tracks.json to write."),
+    keypoint_format: KeypointFormat = typer.Option(KeypointFormat.auto, "--keypoint-format",
+                                                   help="auto: a folder or *_keypoints.json is OpenPose."),
+    video: Path | None = typer.Option(None, "--video", help="The source video: gives size, frame rate, shot cuts "
+                                      "and appearance for linking people across cuts."),
+    width: int | None = typer.Option(None, "--width", help="Image width (without --video)."),
+    height: int | None = typer.Option(None, "--height", help="Image height (without --video)."),
+    fps: float = typer.Option(30.0, "--fps", help="Frame rate (without --video)."),
+) -> None:
+    """Turn keypoints from OpenPose or a COCO-style detector into msmesh's tracks.json.
+
+    People are tracked inside each shot; with --video, shots are detected and tracklets are linked across
+    cuts by appearance. Without --video everything is one shot and --width/--height are required.
+    """
+    detections = load_keypoint_detections(keypoints, None, keypoint_format.value)
+    frames = sorted(detections)
+    if not frames:
+        raise NoPeopleError(f"{keypoints}: no keypoint frames found")
+    if video is not None:
+        from msmesh.video.reader import iter_frames, probe
+        from msmesh.video.shots import detect_shots
+
+        info = probe(video)
+        bad = [f for f in frames if f >= info.frame_count]
+        if bad:
+            raise InputError(f"{keypoints}: frame {bad[0]} is past the video's {info.frame_count} frames")
+        info.sampled_frames = frames
+        shots = detect_shots(video, info)
+        for frame, image in iter_frames(video, frames):
+            for det in detections[frame]:
+                det.appearance = appearance(image, det)
+    else:
+        if not width or not height or width <= 0 or height <= 0:
+            raise InputError("without --video, give the image size with --width and --height")
+        count = frames[-1] + 1
+        info = VideoInfo(source=str(keypoints), fps=fps, frame_count=count, width=width, height=height,
+                         sampled_frames=frames)
+        shots = [Shot(0, 0, count)]
+    tracklets = track_shots(detections, shots)
+    if not tracklets:
+        raise NoPeopleError(f"{keypoints}: no person has usable keypoints")
+    descriptors = {t.id: tracklet_descriptor([d.appearance for d in t.detections]) for t in tracklets}
+    clusters, _ = link_tracklets(tracklets, descriptors)
+    tracks = clusters_to_tracks(clusters, info, shots)
+    save_tracks(out, tracks)
+    Console().print(f"wrote {out}: {len(tracks.people)} person(s), {len(shots)} shot(s), {len(frames)} frame(s)")

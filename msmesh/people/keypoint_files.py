@@ -1,0 +1,120 @@
+"""Keypoints users already have: OpenPose BODY_25 per-frame JSON and COCO results JSON → detections.
+
+Both become per-frame ``Detection`` lists in COCO-17 (msmesh's internal 2D format), which the tracking and
+re-ID stages then turn into ``tracks.json`` — so `msmesh reconstruct --keypoints` and `msmesh convert`
+accept either.
+
+- OpenPose: a folder (or one file) of ``<name>_<frame:012d>_keypoints.json`` with
+  ``{"people": [{"pose_keypoints_2d": [x, y, c] × 25}]}``; the frame index is the last number in the name.
+- COCO results: one JSON list of ``{"image_id": frame, "keypoints": [x, y, v] × 17, "score": s}``
+  (``category_id`` 1 or absent); ``image_id`` is the frame index.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from msmesh.body.joints import openpose25_to_coco17
+from msmesh.data import VideoInfo
+from msmesh.errors import InputError
+from msmesh.people.detect import Detection, keypoint_box
+
+_FRAME_NUMBER = re.compile(r"(\d+)(?!.*\d)")
+
+
+def _read_json(path: Path) -> object:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read ({exc})") from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+
+
+def _detection(kp: np.ndarray, where: str) -> Detection | None:
+    if not np.all(np.isfinite(kp)):
+        raise InputError(f"{where}: keypoints contain NaN or infinite values")
+    box = keypoint_box(kp, min_conf=0.05)
+    if box is None:
+        return None
+    return Detection(bbox=box, keypoints=kp, score=float(kp[kp[:, 2] > 0, 2].mean()))
+
+
+def load_openpose(path: str | Path) -> dict[int, list[Detection]]:
+    """OpenPose BODY_25 JSON files (a folder or a single file) → detections per frame index."""
+    path = Path(path)
+    files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+    if not files:
+        raise InputError(f"{path}: no OpenPose *_keypoints.json files found")
+    out: dict[int, list[Detection]] = {}
+    for file in files:
+        match = _FRAME_NUMBER.search(file.stem)
+        if match is None:
+            raise InputError(f"{file}: cannot tell the frame number from the file name")
+        obj = _read_json(file)
+        if not isinstance(obj, dict) or not isinstance(obj.get("people"), list):
+            raise InputError(f"{file}: not an OpenPose keypoints file (no 'people' list)")
+        dets = []
+        for i, person in enumerate(obj["people"]):
+            raw = np.asarray(person.get("pose_keypoints_2d", []), dtype=np.float64)
+            if raw.size != 75:
+                raise InputError(f"{file}: people[{i}].pose_keypoints_2d has {raw.size} values, expected 75 "
+                                 "(BODY_25)")
+            det = _detection(openpose25_to_coco17(raw.reshape(25, 3)), f"{file}: people[{i}]")
+            if det is not None:
+                dets.append(det)
+        out[int(match.group(1))] = dets
+    return out
+
+
+def load_coco_results(path: str | Path) -> dict[int, list[Detection]]:
+    """A COCO keypoint results JSON (list of person entries) → detections per frame (``image_id``)."""
+    path = Path(path)
+    obj = _read_json(path)
+    if isinstance(obj, dict) and isinstance(obj.get("annotations"), list):
+        obj = obj["annotations"]  # a COCO annotation file works too
+    if not isinstance(obj, list):
+        raise InputError(f"{path}: expected a JSON list of COCO keypoint results")
+    out: dict[int, list[Detection]] = {}
+    for i, entry in enumerate(obj):
+        if not isinstance(entry, dict) or "image_id" not in entry or "keypoints" not in entry:
+            raise InputError(f"{path}: entry [{i}] lacks 'image_id' or 'keypoints'")
+        if entry.get("category_id", 1) != 1:
+            continue
+        raw = np.asarray(entry["keypoints"], dtype=np.float64)
+        if raw.size != 51:
+            raise InputError(f"{path}: entry [{i}] has {raw.size} keypoint values, expected 51 (COCO-17)")
+        kp = raw.reshape(17, 3).copy()
+        if kp[:, 2].max() > 1.0:  # COCO visibility flags 0/1/2 rather than confidences
+            kp[:, 2] = (kp[:, 2] > 0).astype(np.float64)
+        det = _detection(kp, f"{path}: entry [{i}]")
+        if det is not None:
+            if "score" in entry:
+                det.score = float(entry["score"])
+            out.setdefault(int(entry["image_id"]), []).append(det)
+    return out
+
+
+def load_keypoint_detections(path: str | Path, video: VideoInfo | None = None,
+                             keypoint_format: str = "auto") -> dict[int, list[Detection]]:
+    """Detections from OpenPose or COCO files (``auto``: a folder or ``*_keypoints.json`` is OpenPose)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: keypoints file or folder not found")
+    if keypoint_format == "auto":
+        keypoint_format = "openpose" if path.is_dir() or path.name.endswith("_keypoints.json") else "coco"
+    if keypoint_format == "openpose":
+        detections = load_openpose(path)
+    elif keypoint_format == "coco":
+        detections = load_coco_results(path)
+    else:
+        raise InputError(f"unknown keypoint format {keypoint_format!r} (expected auto, openpose or coco)")
+    if video is not None:
+        bad = [f for f in detections if not 0 <= f < video.frame_count]
+        if bad:
+            raise InputError(f"{path}: frame {bad[0]} is outside the video's {video.frame_count} frames")
+    return detections

@@ -1,0 +1,133 @@
+"""`msmesh reconstruct` end to end on the shipped example, resume after a kill, and the bad-input battery."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from videos import EXAMPLE, EXAMPLE_CUTS, audio_only, truncated_copy, write_video
+
+from msmesh.data import load_shots_json, load_smpl, load_tracks
+
+FAST = ["--no-video", "--no-glb", "--quiet"]
+
+
+def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "msmesh.cli", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def example_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = tmp_path_factory.mktemp("run") / "demo"
+    proc = _cli("reconstruct", str(EXAMPLE), "--mode", "optimize", "--out", str(run), *FAST)
+    assert proc.returncode == 0, proc.stderr
+    return run
+
+
+def test_example_cuts_people_and_joints(example_run: Path) -> None:
+    shots = load_shots_json(example_run / "shots.json")
+    assert [s.start for s in shots[1:]] == EXAMPLE_CUTS
+    tracks = load_tracks(example_run / "tracks.json")
+    assert len(tracks.people) == 2
+    result = load_smpl(example_run / "smpl.npz")
+    assert len(result.people) == 2
+    for track in tracks.people:
+        seq = result.person(track.id)
+        np.testing.assert_array_equal(seq.frames, track.frames)  # joints for every frame the person is seen
+        assert seq.joints.shape == (len(track), 24, 3)
+        assert np.isfinite(seq.joints).all()
+        assert (seq.joints[:, 0, 2] > 0.5).all()  # pelvis in front of the camera
+        assert len(set(track.shot.tolist())) >= 3  # each person spans several shots
+    # the close-up shots belong to different people
+    owners = {shot: [p.id for p in tracks.people if shot in p.shot] for shot in (1, 3)}
+    assert len(owners[1]) == 1 and len(owners[3]) == 1 and owners[1] != owners[3]
+
+
+def test_rerun_skips_finished_stages(example_run: Path) -> None:
+    before = (example_run / "smpl.npz").stat().st_mtime_ns
+    proc = _cli("reconstruct", str(EXAMPLE), "--out", str(example_run), *FAST[:2])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("resumed") == 5
+    assert (example_run / "smpl.npz").stat().st_mtime_ns == before
+
+
+def test_changed_option_reruns_only_dependent_stages(example_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    run = tmp_path / "copy"
+    shutil.copytree(example_run, run)
+    proc = _cli("reconstruct", str(EXAMPLE), "--out", str(run), "--fit-mode", "frame", *FAST[:2])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("resumed") == 4  # decode, shots, detect, track
+    frame = load_smpl(run / "smpl.npz")
+    multi = load_smpl(example_run / "smpl.npz")
+    assert not np.allclose(frame.people[0].body_pose, multi.people[0].body_pose)
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_to_the_same_result(example_run: Path, tmp_path: Path) -> None:
+    run = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "msmesh.cli", "reconstruct", str(EXAMPLE), "--out", str(run),
+                             *FAST], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (run / "tracks.json").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (run / "smpl.npz").exists() or proc.returncode == 0
+    again = _cli("reconstruct", str(EXAMPLE), "--out", str(run), *FAST)
+    assert again.returncode == 0, again.stderr
+    a, b = load_smpl(run / "smpl.npz"), load_smpl(example_run / "smpl.npz")
+    for p, q in zip(a.people, b.people, strict=True):
+        np.testing.assert_allclose(p.joints, q.joints, atol=1e-5)
+    assert not [f for f in run.iterdir() if f.name.endswith(".tmp")]
+
+
+def _bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
+    noise = np.random.default_rng(0).integers(0, 255, size=(10, 96, 128, 3), dtype=np.uint8)
+    grey = [np.full((96, 128, 3), 90, np.uint8)] * 12
+    text = tmp / "notes.mp4"
+    text.write_text("not a video\n")
+    empty = tmp / "empty.mp4"
+    empty.write_bytes(b"")
+    blocker = tmp / "a-file"  # an output folder below a plain file cannot be created, even by root
+    blocker.write_text("x")
+    return {
+        "zero-byte": ([str(empty)], "empty"),
+        "truncated": ([str(truncated_copy(EXAMPLE, tmp / "trunc.mp4", 0.02))], "bad"),
+        "text": ([str(text)], "not a readable video"),
+        "one-frame": ([str(write_video(tmp / "one.mp4", [noise[0]]))], "no people"),
+        "audio-only": ([str(audio_only(tmp / "audio.mp4"))], "no video stream"),
+        "no-people": ([str(write_video(tmp / "grey.mp4", grey))], "no people"),
+        "missing": ([str(tmp / "nope.mp4")], "not found"),
+        "unwritable": ([str(EXAMPLE), "--out", str(blocker / "run")], "cannot write"),
+        "fps-0": ([str(EXAMPLE), "--fps", "0"], "--fps"),
+        "unknown-mode": ([str(EXAMPLE), "--mode", "dream"], "dream"),
+        "unknown-flag": ([str(EXAMPLE), "--frobnicate"], "No such option"),
+    }
+
+
+@pytest.mark.parametrize("case", ["zero-byte", "truncated", "text", "one-frame", "audio-only", "no-people",
+                                  "missing", "unwritable", "fps-0", "unknown-mode", "unknown-flag"])
+def test_bad_input_is_one_line_exit_2_and_leaves_nothing(tmp_path: Path, case: str) -> None:
+    args, words = _bad_inputs(tmp_path)[case]
+    out = tmp_path / "out"
+    if "--out" not in args:
+        args = [*args, "--out", str(out)]
+    proc = _cli("reconstruct", *args, *FAST)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    error_lines = [ln for ln in lines if "error" in ln.lower()]
+    assert error_lines, proc.stderr
+    if case != "truncated":
+        assert words.lower() in proc.stderr.lower(), proc.stderr
+    assert not out.exists()
