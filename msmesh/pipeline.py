@@ -187,6 +187,7 @@ class Pipeline:
 
         created = not self.run_dir.exists()
         try:
+            stages.preflight(self.options)
             self._prepare_run_dir()
             reports: list[StageReport] = []
             for stage in stages.plan(self.options):

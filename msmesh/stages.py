@@ -166,7 +166,7 @@ def _fit(video: Path, run: Path, opts: PipelineOptions, progress: ProgressFactor
         result = _regress(video, tracks, opts, body_model, progress)
     else:
         init = _regress(video, tracks, opts, body_model, progress) if opts.init == "regress" else None
-        fit_options = {"pose_prior": opts.pose_prior} if opts.pose_prior else {}
+        fit_options = {"pose_prior_path": opts.pose_prior} if opts.pose_prior else {}
         threads = torch.get_num_threads()
         if device.type == "cpu":
             torch.set_num_threads(1)  # the fit's small tensor ops run fastest on one thread
@@ -186,6 +186,25 @@ def _export(video: Path, run: Path, opts: PipelineOptions, progress: ProgressFac
                       glb=opts.glb, overlay=opts.video, body_model_name=opts.body_model, progress=progress)
 
 
+def preflight(options: PipelineOptions) -> None:
+    """Fail before any work when a model the run will need cannot be had (weights, body model)."""
+    from msmesh.body import load_body_model
+
+    load_body_model(options.body_model)
+    if options.method == "regress" or options.init == "regress":
+        from pathlib import Path as _Path
+
+        from msmesh.errors import InputError
+        from msmesh.regress.hub import REGISTRY, fetch
+
+        if options.weights is not None:
+            if not _Path(options.weights).exists():
+                raise InputError(f"--weights {options.weights}: file or folder not found")
+        else:
+            entry = REGISTRY["thmmr" if options.temporal else "hmr"]
+            fetch(entry, entry.files[0])
+
+
 def plan(options: PipelineOptions) -> list[Stage]:
     """The stages to run for these options, in order."""
     fit_opts = ("method", "fit_mode", "init", "temporal", "weights", "body_model", "pose_prior", "output_format")
@@ -194,10 +213,12 @@ def plan(options: PipelineOptions) -> list[Stage]:
         Stage("shots", ("shots.json",), ("shots",), ("decode",), _shots),
         Stage("detect", ("detections.json",), ("detector", "keypoints"), ("decode",), _detect),
         Stage("track", ("tracks.json", "reid.json"), ("max_people",), ("shots", "detect"), _track),
-        Stage("fit", (smpl_file(options),), fit_opts, ("track",), _fit),
+        Stage("fit" if options.method == "optimize" else "regress", (smpl_file(options),), fit_opts, ("track",),
+              _fit),
     ]
     if options.video or options.glb or options.save_mesh:
-        stages.append(Stage("export", (), ("video", "glb", "save_mesh", "body_model"), ("fit",), _export))
+        stages.append(Stage("export", (), ("video", "glb", "save_mesh", "body_model"), (stages[-1].name,),
+                            _export))
     return stages
 
 

@@ -131,3 +131,35 @@ def test_bad_input_is_one_line_exit_2_and_leaves_nothing(tmp_path: Path, case: s
     if case != "truncated":
         assert words.lower() in proc.stderr.lower(), proc.stderr
     assert not out.exists()
+
+
+def test_train_on_a_run_then_regress_and_init_from_it(example_run: Path, tmp_path: Path) -> None:
+    """The paper's loop on the example: multi-shot fit → pseudo-GT → train a (tiny) HMR → regress with it."""
+    config = tmp_path / "tiny.json"
+    config.write_text('{"layers": [1, 1, 1, 1], "width": 8, "image_size": 64, "hidden": 64}')
+    weights = tmp_path / "hmr"
+    proc = _cli("train", "hmr", "--data", str(example_run), "--out", str(weights), "--config", str(config),
+                "--steps", "20", "--batch-size", "8", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert (weights / "model.safetensors").exists() and (weights / "config.json").exists()
+    run = tmp_path / "regress"
+    proc = _cli("regress", str(EXAMPLE), "--weights", str(weights), "--out", str(run), *FAST)
+    assert proc.returncode == 0, proc.stderr
+    regressed = load_smpl(run / "smpl.npz")
+    tracks = load_tracks(run / "tracks.json")
+    assert [len(p) for p in regressed.people] == [len(p) for p in tracks.people]
+    for seq in regressed.people:
+        assert np.isfinite(seq.joints).all() and (seq.joints[:, 0, 2] > 0).all()
+    init_run = tmp_path / "init"
+    proc = _cli("reconstruct", str(EXAMPLE), "--init", "regress", "--weights", str(weights), "--out",
+                str(init_run), *FAST)
+    assert proc.returncode == 0, proc.stderr
+    assert len(load_smpl(init_run / "smpl.npz").people) == 2
+
+
+def test_regress_without_weights_fails_before_any_work(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    proc = _cli("regress", str(EXAMPLE), "--out", str(run), *FAST)
+    assert proc.returncode == 2
+    assert "not published" in proc.stderr and "Traceback" not in proc.stderr
+    assert not run.exists()
