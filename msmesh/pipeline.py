@@ -46,6 +46,7 @@ class PipelineOptions:
     pose_prior: str | None = None
     device: str = "auto"
     video: bool = True  # overlay.mp4
+    side_by_side: bool = False  # overlay.mp4 with a side view of the bodies
     save_mesh: bool = False  # meshes/*.obj
     glb: bool = True  # p{id}.glb
     output_format: str = "npz"  # smpl.npz or smpl.json

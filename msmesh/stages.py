@@ -183,7 +183,8 @@ def _export(video: Path, run: Path, opts: PipelineOptions, progress: ProgressFac
     from msmesh.export.run import export_run
 
     return export_run(run, smpl_path=run / smpl_file(opts), video_path=video, obj=opts.save_mesh,
-                      glb=opts.glb, overlay=opts.video, body_model_name=opts.body_model, progress=progress)
+                      glb=opts.glb, overlay=opts.video, body_model_name=opts.body_model, progress=progress,
+                      side_by_side=opts.side_by_side)
 
 
 def preflight(options: PipelineOptions) -> None:
@@ -217,8 +218,8 @@ def plan(options: PipelineOptions) -> list[Stage]:
               _fit),
     ]
     if options.video or options.glb or options.save_mesh:
-        stages.append(Stage("export", (), ("video", "glb", "save_mesh", "body_model"), (stages[-1].name,),
-                            _export))
+        export_opts = ("video", "side_by_side", "glb", "save_mesh", "body_model")
+        stages.append(Stage("export", (), export_opts, (stages[-1].name,), _export))
     return stages
 
 

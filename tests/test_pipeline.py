@@ -163,3 +163,20 @@ def test_regress_without_weights_fails_before_any_work(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "not published" in proc.stderr and "Traceback" not in proc.stderr
     assert not run.exists()
+
+
+@pytest.mark.slow
+def test_example_with_exports(example_run: Path, tmp_path: Path) -> None:
+    """The README's main job with its default exports: overlay video at full rate, one GLB per person."""
+    import shutil
+
+    import av
+
+    run = tmp_path / "exports"
+    shutil.copytree(example_run, run)  # fitted stages resume; only the export stage runs
+    proc = _cli("reconstruct", str(EXAMPLE), "--mode", "optimize", "--out", str(run), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    with av.open(str(run / "overlay.mp4")) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 230
+    assert sorted(p.name for p in run.glob("p*.glb")) == ["p0.glb", "p1.glb"]
+    assert (run / "cameras.json").exists()

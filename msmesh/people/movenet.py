@@ -34,7 +34,7 @@ class MoveNet:
     """Callable detector: ``MoveNet()(rgb_image) -> list[Detection]``."""
 
     def __init__(self, model_path: str | Path | None = None, min_score: float = 0.2, threads: int | None = None,
-                 long_side: int = 448) -> None:
+                 long_side: int = 448, border: float = 0.015) -> None:
         path = Path(model_path) if model_path else ASSET_DIR / "movenet.tflite"
         if not path.exists():
             raise ModelUnavailableError(f"MoveNet model not found at {path}; rebuild it with "
@@ -56,6 +56,7 @@ class MoveNet:
         self._shape: tuple[int, int] | None = None
         self.min_score = min_score
         self.long_side = long_side
+        self.border = border
 
     def _input_size(self, h: int, w: int) -> tuple[int, int]:
         short = max(32, int(round(self.long_side * min(h, w) / max(h, w) / 32)) * 32)
@@ -85,7 +86,12 @@ class MoveNet:
             y0, x0, y1, x1 = row[51:55]
             bbox = np.array([x0 * iw, y0 * ih, x1 * iw, y1 * ih]) / scale
             bbox = np.clip(bbox, 0, [w, h, w, h])
-            outside = (keypoints[:, 0] < 0) | (keypoints[:, 0] >= w) | (keypoints[:, 1] < 0) | (keypoints[:, 1] >= h)
+            # MoveNet clamps joints that are out of the frame (truncated bodies in close-ups) onto the image
+            # border; a keypoint within a thin band at the border is far more often such a guess than a
+            # real joint, and fitting it would fold the legs up into the frame.
+            m = self.border * max(h, w)
+            outside = ((keypoints[:, 0] < m) | (keypoints[:, 0] >= w - m) | (keypoints[:, 1] < m)
+                       | (keypoints[:, 1] >= h - m))
             keypoints[outside, 2] = 0.0
             people.append(Detection(bbox=bbox.astype(np.float64), keypoints=keypoints.astype(np.float64),
                                     score=score))

@@ -1,0 +1,45 @@
+"""`msmesh export`: a run folder's fitted SMPL parameters → OBJ / animated GLB / JSON / overlay video."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from msmesh.commands.progress import rich_progress
+from msmesh.export.run import check_run_dir, export_run, find_smpl
+
+
+def command(
+    run_dir: Path = typer.Argument(..., help="A run folder made by `msmesh reconstruct`, `regress` or `fit`."),
+    obj: bool = typer.Option(False, "--obj", help="One OBJ per person per fitted frame (meshes/p{id}_f{frame}.obj)."),
+    glb: bool = typer.Option(False, "--glb", help="One animated, skinned GLB per person (p{id}.glb)."),
+    json_out: bool = typer.Option(False, "--json", help="The SMPL parameters as smpl.json."),
+    video: bool = typer.Option(False, "--video", help="overlay.mp4: the meshes drawn over the original frames."),
+    side_by_side: bool = typer.Option(False, "--side-by-side", help="With --video: add a view of the bodies "
+                                      "from the side, next to the overlay."),
+    source_video: Path | None = typer.Option(None, "--source-video", help="The original video, when it is no "
+                                             "longer where video.json says."),
+    body_model: str = typer.Option("auto", "--body-model", help="The body model the run was fitted with: auto "
+                                   "(the one smpl.npz names), open, smpl or a path to your SMPL .pkl/.npz."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Export RUN_DIR's fitted bodies: --obj, --glb, --json, --video (any combination; cameras.json always).
+
+    Writes into the run folder: cameras.json (camera motion across each shot cut), p{id}.glb, meshes/*.obj,
+    smpl.json and overlay.mp4. With no option, only cameras.json is (re)written.
+    """
+    check_run_dir(run_dir)
+    smpl = find_smpl(run_dir)
+    with rich_progress(Console(stderr=True), enabled=not quiet) as progress:
+        counts = export_run(run_dir, smpl_path=smpl, video_path=source_video, obj=obj, glb=glb, overlay=video,
+                            body_model_name=body_model, progress=progress, side_by_side=side_by_side,
+                            params_json=json_out)
+    table = Table(title=f"msmesh export: {run_dir}")
+    table.add_column("output")
+    table.add_column("count", justify="right")
+    for key, value in counts.items():
+        table.add_row(key, str(value))
+    Console().print(table)
