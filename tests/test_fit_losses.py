@@ -11,7 +11,7 @@ import torch
 from msmesh.fit import losses
 from msmesh.fit.camera import default_center, default_focal, project, project_np
 from msmesh.fit.fitter import pair_weights
-from msmesh.fit.rotations import aa_to_mat_np, axis_angle_to_matrix, mat_to_aa_np
+from msmesh.rotations import aa_to_mat_np, axis_angle_to_rotmat, mat_to_aa_np
 
 
 def test_default_focal_is_image_diagonal() -> None:
@@ -41,10 +41,10 @@ def test_rotation_roundtrip_torch_numpy() -> None:
     rng = np.random.default_rng(0)
     aa = rng.normal(size=(50, 3))
     m_np = aa_to_mat_np(aa)
-    m_t = axis_angle_to_matrix(torch.tensor(aa)).numpy()
+    m_t = axis_angle_to_rotmat(torch.tensor(aa)).numpy()
     assert np.abs(m_np - m_t).max() < 1e-10
     assert np.allclose(aa_to_mat_np(mat_to_aa_np(m_np)), m_np, atol=1e-9)
-    assert torch.allclose(axis_angle_to_matrix(torch.zeros(1, 3)), torch.eye(3)[None])
+    assert torch.allclose(axis_angle_to_rotmat(torch.zeros(1, 3)), torch.eye(3)[None])
 
 
 def test_canonical_joints_undo_global_rotation_and_position() -> None:

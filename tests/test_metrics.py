@@ -9,7 +9,7 @@ import torch
 from msmesh.data import FitResult, PersonTrack, Shot, SmplSequence, Tracks, VideoInfo
 from msmesh.eval.metrics import box_size, cross_shot_pck, mpjpe, pa_mpjpe, pck, procrustes_align
 from msmesh.fit.camera import project_np
-from msmesh.fit.rotations import aa_to_mat_np
+from msmesh.rotations import aa_to_mat_np
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,13 @@ import torch
 from msmesh.regress.crop import crop_camera_to_full, full_to_crop_camera, project_crop
 from msmesh.regress.hmr import HMR, RegressorConfig, weak_perspective_to_translation
 from msmesh.regress.resnet import ResNet, ResNetConfig
-from msmesh.regress.rotations import (
+from msmesh.regress.thmmr import THMMR
+from msmesh.rotations import (
     axis_angle_to_rotmat,
     rot6d_to_rotmat,
     rotmat_to_axis_angle,
     rotmat_to_rot6d,
 )
-from msmesh.regress.thmmr import THMMR
 
 TINY = dict(layers=(1, 1, 1, 1), width=4, hidden=32, ff_dim=16, image_size=64)
 

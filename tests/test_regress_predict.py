@@ -10,9 +10,9 @@ from msmesh.data import Camera, PersonTrack, Shot, Tracks, VideoInfo
 from msmesh.regress.crop import default_focal
 from msmesh.regress.hmr import HMR, RegressorConfig
 from msmesh.regress.predict import regress_tracks, temporal_windows, timeline
-from msmesh.regress.rotations import axis_angle_to_rotmat
 from msmesh.regress.skeleton import Skeleton
 from msmesh.regress.thmmr import THMMR
+from msmesh.rotations import axis_angle_to_rotmat
 
 TINY = dict(layers=(1, 1, 1, 1), width=4, hidden=32, ff_dim=16, image_size=64)
 

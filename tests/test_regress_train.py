@@ -12,7 +12,6 @@ import torch
 from msmesh.regress import hub
 from msmesh.regress.crop import project_crop
 from msmesh.regress.hmr import HMR, RegressorConfig
-from msmesh.regress.rotations import axis_angle_to_rotmat
 from msmesh.regress.skeleton import Skeleton
 from msmesh.regress.train import (
     FrameSample,
@@ -22,6 +21,7 @@ from msmesh.regress.train import (
     train_hmr,
     train_thmmr,
 )
+from msmesh.rotations import axis_angle_to_rotmat
 
 TINY = dict(layers=(1, 1, 1, 1), width=4, hidden=64, ff_dim=32, image_size=64, dropout=0.0)
 

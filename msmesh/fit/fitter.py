@@ -43,7 +43,7 @@ from msmesh.fit import losses
 from msmesh.fit.camera import default_center, default_focal, project
 from msmesh.fit.init import initial_parameters
 from msmesh.fit.prior import DEFAULT_PRIOR, build_pose_prior, mean_pose
-from msmesh.fit.rotations import axis_angle_to_matrix
+from msmesh.rotations import axis_angle_to_rotmat
 
 MODES = ("frame", "shot", "multishot")
 # COCO-17 keypoints used in stage 1 (rigid-ish: face, shoulders, hips)
@@ -275,7 +275,7 @@ class MultiShotFitter:
             e = e + o.w_pose * self.prior(bp).sum() + o.w_bend * losses.bending(bp).sum()
             e = e + o.w_shape * losses.shape_prior(betas).sum()
         if len(b.first):
-            rot = axis_angle_to_matrix(go)
+            rot = axis_angle_to_rotmat(go)
             pelvis = joints[:, 0]
             if stage == 2 and bool((w_can > 0).any()):
                 can = losses.canonical_joints(joints, rot, pelvis)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from msmesh.fit.rotations import mat_to_aa_np
+from msmesh.rotations import mat_to_aa_np
 
 # COCO-17 indices
 NOSE, L_EYE, R_EYE, L_EAR, R_EAR, L_SH, R_SH, L_HIP, R_HIP = 0, 1, 2, 3, 4, 5, 6, 11, 12

@@ -22,7 +22,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from msmesh.regress.resnet import ResNet, ResNetConfig
-from msmesh.regress.rotations import rot6d_to_rotmat
+from msmesh.rotations import rot6d_to_rotmat
 
 NUM_JOINTS = 24
 NPOSE = 6 * NUM_JOINTS  # 144

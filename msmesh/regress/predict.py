@@ -22,8 +22,8 @@ import torch
 from msmesh.data import FitResult, SmplSequence, Tracks
 from msmesh.regress.crop import crop_camera_to_full, crop_image, default_focal, normalise, square_box
 from msmesh.regress.hmr import HMR, SmplPrediction
-from msmesh.regress.rotations import rotmat_to_axis_angle
 from msmesh.regress.thmmr import THMMR
+from msmesh.rotations import rotmat_to_axis_angle
 
 FramesProvider = Callable[[int], np.ndarray]
 Progress = Callable[[int, int], None]

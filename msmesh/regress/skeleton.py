@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from msmesh.regress.rotations import axis_angle_to_rotmat
+from msmesh.rotations import axis_angle_to_rotmat
 
 PARENTS = [-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21]
 REST = [

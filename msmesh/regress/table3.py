@@ -31,9 +31,9 @@ from torch import nn
 
 from msmesh.regress.hmr import RegressorHead
 from msmesh.regress.predict import temporal_windows
-from msmesh.regress.rotations import axis_angle_to_rotmat
 from msmesh.regress.skeleton import Skeleton
 from msmesh.regress.temporal import make_encoder
+from msmesh.rotations import axis_angle_to_rotmat
 
 METHODS = ("hmr", "conv", "gru", "transformer")
 

@@ -33,8 +33,8 @@ from msmesh.errors import InputError
 from msmesh.regress import hub
 from msmesh.regress.crop import crop_image, image_to_crop_units, normalise, project_crop, square_box
 from msmesh.regress.hmr import HMR, RegressorConfig, SmplPrediction
-from msmesh.regress.rotations import axis_angle_to_rotmat, rotmat_to_axis_angle
 from msmesh.regress.thmmr import THMMR
+from msmesh.rotations import axis_angle_to_rotmat, rotmat_to_axis_angle
 
 STATE_FILE = "train_state.pt"
 StepCallback = Callable[[int, int, dict[str, float]], None]

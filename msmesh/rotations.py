@@ -1,4 +1,4 @@
-"""Rotation conversions for the regressors: 6D ⇄ rotation matrix ⇄ axis-angle.
+"""Rotation conversions shared by the fitter, the regressors and the metrics: 6D ⇄ matrix ⇄ axis-angle.
 
 The regressor heads predict each joint's rotation in the continuous 6D representation of Zhou et al.
 (CVPR 2019), laid out like SPIN/HMR/the multi-shot authors' code: the first two *columns* of the rotation
@@ -8,8 +8,10 @@ axis-angle (SMPL's native parameters), so predictions are converted on the way o
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy.spatial.transform import Rotation
 
 
 def rot6d_to_rotmat(x: torch.Tensor) -> torch.Tensor:
@@ -93,3 +95,15 @@ def rot6d_to_axis_angle(x: torch.Tensor) -> torch.Tensor:
 def axis_angle_to_rot6d(aa: torch.Tensor) -> torch.Tensor:
     """(..., 3) axis-angle → (..., 6)."""
     return rotmat_to_rot6d(axis_angle_to_rotmat(aa))
+
+
+def aa_to_mat_np(aa: np.ndarray) -> np.ndarray:
+    """(..., 3) axis-angle → (..., 3, 3) rotation matrices, numpy."""
+    aa = np.asarray(aa, dtype=np.float64)
+    return Rotation.from_rotvec(aa.reshape(-1, 3)).as_matrix().reshape(*aa.shape[:-1], 3, 3)
+
+
+def mat_to_aa_np(mat: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) rotation matrices → (..., 3) axis-angle (angle in [0, π]), numpy."""
+    mat = np.asarray(mat, dtype=np.float64)
+    return Rotation.from_matrix(mat.reshape(-1, 3, 3)).as_rotvec().reshape(*mat.shape[:-2], 3)
