@@ -38,12 +38,6 @@ def quat_to_axis_angle(q: np.ndarray) -> np.ndarray:
     return Rotation.from_quat(q.reshape(-1, 4)).as_rotvec().reshape(*q.shape[:-1], 3)
 
 
-def axis_angle_to_matrix(aa: np.ndarray) -> np.ndarray:
-    """Axis-angle (...,3) → rotation matrices (...,3,3)."""
-    aa = np.asarray(aa, dtype=np.float64)
-    return Rotation.from_rotvec(aa.reshape(-1, 3)).as_matrix().reshape(*aa.shape[:-1], 3, 3)
-
-
 def slerp(q0: np.ndarray, q1: np.ndarray, t: np.ndarray | float) -> np.ndarray:
     """Spherical linear interpolation of unit quaternions (...,4) along the shorter arc; ``t`` broadcasts."""
     q0 = np.asarray(q0, dtype=np.float64)
