@@ -1,0 +1,40 @@
+"""`msmesh batch` on the command line: option errors are one line with exit code 2 (fast, no pipeline)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from msmesh.batch.ray_engine import import_ray, plan_resources
+from msmesh.cli import main
+from msmesh.errors import InputError, MsmeshError
+
+
+def test_missing_input_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["batch", str(tmp_path / "nope.mp4"), "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "nope.mp4: no such file or folder" in err
+
+
+def test_engine_ray_without_ray_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # makes `import ray` fail like a missing package
+    with pytest.raises(MsmeshError, match=r'pip install "msmesh\[ray\]"'):
+        import_ray()
+    (tmp_path / "a.mp4").write_bytes(b"x")
+    code = main(["batch", str(tmp_path / "a.mp4"), "--out", str(tmp_path / "out"), "--engine", "ray"])
+    assert code == 2 and 'pip install "msmesh[ray]"' in capsys.readouterr().err
+
+
+def test_ray_resource_requests_are_checked_against_the_cluster() -> None:
+    assert plan_resources({"CPU": 8}, 1, None) == 0  # no GPUs: everything on CPU workers
+    assert plan_resources({"CPU": 8, "GPU": 2}, 2, None) == 1  # GPUs present: one per detection task
+    assert plan_resources({"CPU": 8, "GPU": 2}, 1, 0.5) == 0.5  # two detection tasks share a GPU
+    assert plan_resources({"CPU": 8, "GPU": 2}, 1, 0) == 0  # explicitly CPU only
+    with pytest.raises(InputError, match="has 0 GPU"):
+        plan_resources({"CPU": 8}, 1, 1)  # would wait forever
+    with pytest.raises(InputError, match="only 2 CPU"):
+        plan_resources({"CPU": 2}, 4, None)
