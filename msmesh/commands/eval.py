@@ -1,125 +1,218 @@
-"""`msmesh eval`: run a benchmark and print a Table-1-style table (or JSON with --json).
+"""`msmesh eval`: run a benchmark and print a Table-1/2/3-style table (or JSON with --json).
 
-Datasets are entries of ``DATASETS``: name → function(body_model, options) → result dict with a ``modes``
-table. ``synthetic`` is built in; ava / h36m / 3dpw register themselves from ``msmesh.eval.<name>`` when
-those modules exist (each exposes ``run(body_model, **options) -> dict``).
+Datasets: ``synthetic`` (generated multi-shot sequences, self-contained; ``--temporal`` runs the Table-3
+comparison of per-frame vs temporal regressors), ``ava`` (cross-shot PCK on a curated cut-pair subset),
+``h36m`` (Human3.6M with simulated cuts), ``3dpw`` (regressors). Every dataset returns the same result dict
+(``msmesh.eval.report``), printed by one table function; ``--rescore`` recomputes a table from a saved
+predictions file without running anything.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from msmesh.errors import InputError
+from msmesh.eval.report import column, make_result, results_table, write_result_json
 
 
-def _synthetic(bm, seed: int, quick: bool, fit_options: dict[str, Any]) -> dict[str, Any]:
+class Dataset(str, Enum):
+    synthetic = "synthetic"
+    ava = "ava"
+    h36m = "h36m"
+    threedpw = "3dpw"
+
+
+def _split(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def _fit_options(prior: str) -> dict[str, Any]:
+    if Path(prior).suffix in (".pkl", ".npz"):
+        if not Path(prior).exists():
+            raise InputError(f"--prior {prior}: file not found")
+        return {"pose_prior_path": prior}
+    if prior not in ("gmm+limits", "gmm", "limits", "l2"):
+        raise InputError(f"--prior {prior!r}: expected gmm+limits, gmm, limits, l2 or a gmm_08.pkl path")
+    return {"pose_prior": prior}
+
+
+def synthetic_result(raw: dict[str, Any]) -> dict[str, Any]:
+    """The synthetic benchmark's output (per-mode dict) in the common result format."""
+    rows = [{"method": mode, **{k: v for k, v in row.items() if not isinstance(v, list)}}
+            for mode, row in raw["modes"].items()]
+    columns = [column("pa_mpjpe_mm", "PA-MPJPE ↓ (mm)"), column("pa_mpjpe_truncated_mm", "PA-MPJPE truncated ↓"),
+               column("cross_shot_pck", "cross-shot PCK@0.1 ↑", scale=100.0), column("seconds", "time (s)")]
+    counts = {k: raw[k] for k in ("seed", "sequences", "frames", "truncated_frames") if k in raw}
+    return make_result("synthetic", "synthetic multi-shot benchmark (Table 1 style)", columns, rows, counts,
+                       options=raw.get("options", {}),
+                       notes=["generated sequences of the body model with simulated cuts and close-ups"])
+
+
+def table3_result(raw: dict[str, Any]) -> dict[str, Any]:
+    """The Table-3 comparison (HMR vs conv vs GRU vs t-HMMR on frozen features) in the common format."""
+    rows = [{"method": name, **vals} for name, vals in raw["methods"].items()]
+    columns = [column("mpjpe_mm", "MPJPE ↓ (mm)"), column("mpjpe_near_gap_mm", "near a gap ↓"),
+               column("mpjpe_truncated_mm", "truncated ↓"), column("train_seconds", "train (s)")]
+    counts = {k: raw[k] for k in ("frames_evaluated", "frames_near_gap", "frames_truncated") if k in raw}
+    return make_result("synthetic-temporal", "temporal regressors on generated sequences with gaps (Table 3 "
+                       "style)", columns, rows, counts, options=raw.get("config", {}),
+                       notes=[f"rest pose facing the camera: {raw['rest_pose_facing_camera_mpjpe_mm']:.1f} mm"])
+
+
+def _run_synthetic(seed: int, quick: bool, temporal: bool, body_model: str, fit_options: dict[str, Any]) \
+        -> dict[str, Any]:
+    if temporal:
+        from msmesh.regress.table3 import Table3Config, run_table3
+
+        cfg = Table3Config(seed=seed)
+        if quick:
+            cfg = Table3Config(seed=seed, train_sequences=24, test_sequences=8, length=32, stage1_steps=60,
+                               stage2_steps=60, hidden=64)
+        return table3_result(run_table3(cfg))
+    from msmesh.body import load_body_model
     from msmesh.eval.synthetic import SyntheticConfig, run_benchmark
 
     cfg = SyntheticConfig(seed=seed)
     if quick:
         cfg = SyntheticConfig(seed=seed, clips=cfg.clips[:2], procedural=1, frames=16)
-    return run_benchmark(bm, cfg, **fit_options)
+    return synthetic_result(run_benchmark(load_body_model(body_model), cfg, **fit_options))
 
 
-DATASETS: dict[str, Callable[..., dict[str, Any]] | str] = {
-    "synthetic": _synthetic,
-    "ava": "msmesh.eval.ava",
-    "h36m": "msmesh.eval.h36m",
-    "3dpw": "msmesh.eval.threedpw",
-}
-"""Dataset registry: a callable (bm, seed, quick, fit_options) or the module that provides ``run``."""
+def _movenet_detector() -> Callable[[Path, np.ndarray], np.ndarray]:
+    """MoveNet as a Human3.6M 2D detector: the most confident person per frame, COCO-17 (T,17,3)."""
+    from msmesh.people.movenet import MoveNet
+    from msmesh.video.reader import iter_frames
 
+    model = MoveNet()
 
-def resolve_dataset(name: str) -> Callable[..., dict[str, Any]]:
-    entry = DATASETS.get(name)
-    if entry is None:
-        raise InputError(f"unknown dataset {name!r} (expected one of {', '.join(DATASETS)})")
-    if callable(entry):
-        return entry
-    try:
-        module = importlib.import_module(entry)
-    except ModuleNotFoundError as exc:
-        if exc.name != entry:
-            raise
-        raise InputError(f"dataset {name!r} is not available in this version (only: synthetic)") from exc
-    return lambda bm, seed, quick, fit_options: module.run(bm, seed=seed, quick=quick, **fit_options)
+    def detect(video: Path, frames: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(frames), 17, 3))
+        where = {int(f): i for i, f in enumerate(frames)}
+        for index, image in iter_frames(video, where):
+            people = model(image)
+            if people:
+                out[where[index]] = max(people, key=lambda d: d.score).keypoints
+        return out
 
-
-def results_table(result: dict[str, Any]) -> Table:
-    """Rows: fit modes; columns: PA-MPJPE (all / truncated frames), cross-shot PCK@0.1, time."""
-    table = Table(title=f"msmesh eval — {result.get('dataset', '?')}")
-    table.add_column("fit mode")
-    table.add_column("PA-MPJPE ↓ (mm)", justify="right")
-    table.add_column("PA-MPJPE truncated ↓", justify="right")
-    table.add_column("cross-shot PCK@0.1 ↑", justify="right")
-    table.add_column("time", justify="right")
-
-    def fmt(v: Any, spec: str) -> str:
-        return "—" if v is None or v != v else format(v, spec)
-
-    for mode, row in result["modes"].items():
-        table.add_row(
-            mode,
-            fmt(row.get("pa_mpjpe_mm"), ".1f"),
-            fmt(row.get("pa_mpjpe_truncated_mm"), ".1f"),
-            fmt(100 * row["cross_shot_pck"] if row.get("cross_shot_pck") is not None else None, ".1f"),
-            fmt(row.get("seconds"), ".1f") + " s",
-        )
-    table.caption = (
-        f"{result.get('sequences', '?')} sequences, {result.get('frames', '?')} frames "
-        f"({result.get('truncated_frames', '?')} truncated), seed {result.get('seed', '?')}"
-    )
-    return table
+    return detect
 
 
 def command(
-    dataset: str = typer.Option(
-        "synthetic",
-        "--dataset",
-        help="Benchmark: synthetic (generated multi-shot sequences with simulated cuts).",
-    ),
-    seed: int = typer.Option(0, "--seed", help="Seed of the generated data."),
-    quick: bool = typer.Option(False, "--quick", help="A small set (3 sequences) for a fast check."),
-    pose_prior: str = typer.Option(
-        "gmm+limits",
-        "--prior",
-        help="Open pose prior: gmm+limits, gmm, limits, l2 (or a path to SMPLify's gmm_08.pkl).",
-    ),
+    dataset: Dataset = typer.Option(Dataset.synthetic, "--dataset", help="synthetic (generated, self-contained), "
+                                    "ava, h36m or 3dpw (need --root)."),
+    root: Path | None = typer.Option(None, "--root", help="Dataset folder (layout: see msmesh/eval/<dataset>.py)."),
+    out: Path | None = typer.Option(None, "--out", help="Folder for per-video runs and caches (resumable) "
+                                    "(default: eval-runs/<dataset>)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    save_predictions: Path | None = typer.Option(None, "--save-predictions", help="Write the predictions "
+                                                 "(.npz) so they can be re-scored without re-running."),
+    rescore: Path | None = typer.Option(None, "--rescore", help="Re-score a saved predictions file; runs nothing."),
+    seed: int = typer.Option(0, "--seed", help="synthetic: seed of the generated data."),
+    quick: bool = typer.Option(False, "--quick", help="synthetic: a small set for a fast check."),
+    temporal: bool = typer.Option(False, "--temporal", help="synthetic: compare HMR / conv / GRU / t-HMMR on "
+                                  "sequences with gaps (Table 3) instead of the fit modes."),
+    prior: str = typer.Option("gmm+limits", "--prior", help="Pose prior: gmm+limits, gmm, limits, l2, or a path "
+                              "to SMPLify's gmm_08.pkl."),
     body_model: str = typer.Option("open", "--body-model", help="open, smpl or a path to a SMPL file."),
-    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda[:N]."),
+    weights: str | None = typer.Option(None, "--weights", help="Regressor weights for the hmr/thmmr rows."),
+    methods: str | None = typer.Option(None, "--methods", help="ava/3dpw: comma list of frame, shot, multishot, "
+                                       "hmr, thmmr (ava default: the fit modes; 3dpw: hmr,thmmr)."),
+    cuts: Path | None = typer.Option(None, "--cuts", help="ava: cut-pair file (msmesh/ava-cuts@1) "
+                                     "(default: ROOT/msmesh_cuts.json)."),
+    alpha: float = typer.Option(0.1, "--alpha", help="ava: PCK threshold as a fraction of the box size."),
+    subjects: str = typer.Option("S9,S11", "--subjects", help="h36m: comma list of subjects."),
+    actions: str | None = typer.Option(None, "--actions", help="h36m: comma list of actions (default: all)."),
+    cut_every: int = typer.Option(10, "--cut-every", help="h36m: switch camera every N sampled frames."),
+    stride: int = typer.Option(5, "--stride", help="h36m: use every N-th frame (50 fps → 10 fps)."),
+    max_frames: int = typer.Option(100, "--max-frames", help="h36m: at most this many frames per sequence."),
+    input_2d: str = typer.Option("gt", "--input", help="h36m: 2D input: gt (dataset projections) or detector "
+                                 "(MoveNet on the videos)."),
+    noise_px: float = typer.Option(0.0, "--noise-px", help="h36m: Gaussian noise added to gt 2D (pixels)."),
+    split: str = typer.Option("test", "--split", help="3dpw: split folder under sequenceFiles/."),
+    max_sequences: int | None = typer.Option(None, "--max-sequences", help="h36m/3dpw: evaluate at most N."),
 ) -> None:
-    """Evaluate the fitter on a benchmark: PA-MPJPE for frame / shot / multishot fitting (all frames and
-    truncated frames) and cross-shot PCK@0.1, like the paper's Table 1."""
-    from pathlib import Path
+    """Evaluate on a benchmark and print a table like the paper's.
 
-    from msmesh.body import load_body_model
+    synthetic: PA-MPJPE of frame / shot / multishot fitting (all and truncated frames) and cross-shot PCK@0.1
+    (Table 1); with --temporal, per-frame vs temporal regressors around gaps (Table 3).
+    ava: same-frame and cross-shot PCK on hand-checked cut pairs. h36m: PA-MPJPE with cuts simulated by
+    switching cameras. 3dpw: PA-MPJPE of the regressors (Table 2).
+    """
+    name = dataset.value
+    if rescore is not None:
+        from msmesh.eval.report import rescore_file
 
-    run = resolve_dataset(dataset)
-    bm = load_body_model(body_model)
-    options: dict[str, Any] = {}
-    if Path(pose_prior).suffix in (".pkl", ".npz"):
-        options["pose_prior_path"] = pose_prior
+        result = rescore_file(rescore, alpha=alpha if name == "ava" and alpha != 0.1 else None)
     else:
-        options["pose_prior"] = pose_prior
-    console = Console(stderr=True)
-    with console.status(f"evaluating on {dataset}…", spinner="dots") if not as_json else _null():
-        result = run(bm, seed, quick, options)
+        if name != "synthetic" and root is None:
+            raise InputError(f"--dataset {name} needs --root DIR (the dataset folder; layout in "
+                             f"msmesh/eval/{'threedpw' if name == '3dpw' else name}.py)")
+        if not 0 < alpha <= 1:
+            raise InputError(f"--alpha must be in (0, 1], got {alpha}")
+        fit_options = _fit_options(prior)
+        out_dir = out or Path("eval-runs") / name
+        console = Console(stderr=True)
+        with console.status(f"evaluating on {name}…", spinner="dots"):
+            result = _run(name, root, out_dir, seed, quick, temporal, body_model, device, weights, fit_options,
+                          _split(methods), cuts, alpha, subjects, actions, cut_every, stride, max_frames, input_2d,
+                          noise_px, split, max_sequences, save_predictions)
+        write_result_json(out_dir / "result.json", result)
     if as_json:
-        typer.echo(json.dumps(result, indent=1, default=float))
+        typer.echo(json.dumps(result, indent=1))
     else:
         Console().print(results_table(result))
+        for note in result.get("notes", []):
+            Console().print(f"[dim]note: {note}[/dim]")
 
 
-class _null:
-    def __enter__(self) -> None:
-        return None
+def _run(name: str, root: Path | None, out_dir: Path, seed: int, quick: bool, temporal: bool, body_model: str,
+         device: str, weights: str | None, fit_options: dict[str, Any], methods: list[str] | None,
+         cuts: Path | None, alpha: float, subjects: str, actions: str | None, cut_every: int, stride: int,
+         max_frames: int, input_2d: str, noise_px: float, split: str, max_sequences: int | None,
+         save_predictions: Path | None) -> dict[str, Any]:
+    """Dispatch to the dataset's runner with its options."""
+    if name == "synthetic":
+        return _run_synthetic(seed, quick, temporal, body_model, fit_options)
+    assert root is not None
+    if name == "ava":
+        from msmesh.eval.ava import FIT_METHODS, pipeline_processor, run_ava
 
-    def __exit__(self, *exc: object) -> None:
-        return None
+        return run_ava(root, cuts=cuts, methods=methods or list(FIT_METHODS), out_dir=out_dir, alpha=alpha,
+                       processor=pipeline_processor(body_model=body_model, device=device, weights=weights),
+                       save_predictions_to=save_predictions)
+    if name == "h36m":
+        from msmesh.body import load_body_model
+        from msmesh.eval.h36m import H36MConfig, default_fit, run_h36m
+
+        if input_2d not in ("gt", "detector"):
+            raise InputError(f"--input must be gt or detector, got {input_2d!r}")
+        if cut_every < 1 or stride < 1 or max_frames < 2:
+            raise InputError("--cut-every and --stride must be ≥ 1 and --max-frames ≥ 2")
+        cfg = H36MConfig(stride=stride, max_frames=max_frames, cut_every=cut_every, input_2d=input_2d,
+                         noise_px=noise_px, seed=seed)
+        fit = default_fit(load_body_model(body_model), **fit_options)
+        detector = _movenet_detector() if input_2d == "detector" else None
+        return run_h36m(root, subjects=_split(subjects) or [], actions=_split(actions), config=cfg, out_dir=out_dir,
+                        fit=fit, detector=detector, max_sequences=max_sequences,
+                        save_predictions_to=save_predictions)
+    from msmesh.eval.threedpw import regressor_predictor, run_3dpw
+
+    wanted = methods or ["hmr", "thmmr"]
+    bad = [m for m in wanted if m not in ("hmr", "thmmr")]
+    if bad:
+        raise InputError(f"3dpw evaluates the regressors only: unknown method(s) {bad} (expected hmr, thmmr)")
+    from msmesh.device import resolve_device
+
+    dev = resolve_device(device)
+    predictors = {m: regressor_predictor(temporal=(m == "thmmr"), weights=weights, device=dev) for m in wanted}
+    return run_3dpw(root, split=split, predictors=predictors, out_dir=out_dir, max_sequences=max_sequences,
+                    save_predictions_to=save_predictions)

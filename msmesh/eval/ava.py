@@ -291,12 +291,30 @@ def score_ava(gt: np.ndarray, size: np.ndarray, pred_same: np.ndarray, pred_cros
 # --------------------------------------------------------------------------- the default processor
 
 
+FRONT_END_FILES = ("video.json", "shots.json", "detections.json", "tracks.json", "reid.json", "run.json")
+
+
+def _seed_front_end(run_dir: Path, folder: Path) -> None:
+    """Copy a finished sibling run's front-end files into a new method folder (the fit stage still reruns)."""
+    import shutil
+
+    if (folder / "run.json").exists() or not run_dir.is_dir():
+        return
+    for sibling in sorted(p for p in run_dir.iterdir() if p.is_dir() and p != folder):
+        if all((sibling / name).exists() for name in FRONT_END_FILES):
+            folder.mkdir(parents=True, exist_ok=True)
+            for name in FRONT_END_FILES:
+                shutil.copy2(sibling / name, folder / name)
+            return
+
+
 def pipeline_processor(body_model: str = "open", device: str = "auto", weights: str | None = None,
                        detector: str | None = None, progress=None) -> Processor:
     """The processor ``msmesh eval`` uses: :class:`msmesh.pipeline.Pipeline` at 1 fps, one run folder per method.
 
-    Each method gets its own run folder (``run_dir/<method>``), so the front end (detection, tracking,
-    re-ID) runs once per method; the pipeline's resume makes a repeated evaluation cheap.
+    Each method gets its own run folder (``run_dir/<method>``). A new method folder is seeded with the front
+    end (decode, shots, detection, tracking, re-ID) of a sibling method's folder, so the pipeline's resume runs
+    only the fit for every method after the first; a repeated evaluation resumes everything.
     """
     def process(video: Path, run_dir: Path, method: str, start: float, end: float) -> tuple[Tracks, FitResult]:
         from msmesh.data import load_smpl, load_tracks
@@ -311,6 +329,7 @@ def pipeline_processor(body_model: str = "open", device: str = "auto", weights: 
         else:
             opts.update(method="regress", temporal=(method == "thmmr"), weights=weights)
         folder = run_dir / method
+        _seed_front_end(run_dir, folder)
         Pipeline(video, folder, PipelineOptions(**opts), progress=progress).run()
         return load_tracks(folder / "tracks.json"), load_smpl(folder / "smpl.npz")
 
