@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from msmesh.batch import run_batch
+from msmesh.cli import app
 from msmesh.data import load_smpl
 from msmesh.pipeline import PipelineOptions
 
@@ -90,14 +91,19 @@ def _check(out: Path, expect_ok: set[str]) -> dict[str, dict]:
     return entries
 
 
-def test_local_engine_two_jobs_with_a_corrupt_video(clips: list[Path], tmp_path: Path) -> None:
+def test_local_engine_two_jobs_with_a_corrupt_video(clips: list[Path], tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
     outcome = run_batch(clips, out, PipelineOptions(**OPTIONS), engine="local", jobs=2)
     assert (outcome.ok, outcome.failed) == (2, 1)
     _check(out, {"first", "second"})
-    again = run_batch(clips, out, PipelineOptions(**OPTIONS), engine="local", jobs=2)
-    # Finished videos are skipped, the bad one is tried again.
-    assert (again.skipped, again.ok, again.failed) == (2, 0, 1)
+    # Again through the CLI: the same options → finished videos skipped, the bad one tried again, exit 1.
+    code = app(args=["batch", *map(str, clips), "--out", str(out), "--fps", "2", "--no-video", "--no-glb",
+                     "--device", "cpu", "--jobs", "2", "--quiet"], standalone_mode=False)
+    assert code == 1
+    assert "2 skipped" in " ".join(capsys.readouterr().out.split())
+    report = json.loads((out / "batch_report.json").read_text())
+    assert {e["name"]: e["attempts"] for e in report["videos"]} == {"first": 1, "second": 1, "broken": 2}
 
 
 @contextmanager

@@ -133,6 +133,7 @@ def test_bad_input_is_one_line_exit_2_and_leaves_nothing(tmp_path: Path, case: s
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_train_on_a_run_then_regress_and_init_from_it(example_run: Path, tmp_path: Path) -> None:
     """The paper's loop on the example: multi-shot fit → pseudo-GT → train a (tiny) HMR → regress with it."""
     config = tmp_path / "tiny.json"

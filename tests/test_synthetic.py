@@ -36,6 +36,7 @@ def test_generation_is_seeded_and_well_formed(bm) -> None:
     assert all(s.end <= t.start for s, t in zip(shots, shots[1:], strict=False))
 
 
+@pytest.mark.slow
 def test_multishot_beats_frame_mode_on_truncated_frames(bm) -> None:
     cfg = SyntheticConfig(seed=11, clips=("punch", "run"), procedural=2, frames=20)
     res = run_benchmark(bm, cfg, modes=("frame", "multishot"))

@@ -97,6 +97,8 @@ class BatchReport:
             "options_digest": digest, "video_identity": video_identity(item.video),
             "attempts": int(previous.get("attempts", 0)) + 1, "finished_at": _now(),
         }
+        if result.get("hosts"):  # Ray with GPUs: the hosts of the GPU task and of the CPU task
+            entry["hosts"] = result["hosts"]
         self.entries[item.name] = entry
         self.save()
         return entry
