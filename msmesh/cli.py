@@ -91,7 +91,7 @@ _register()
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app; user errors become one line and exit code 2."""
     try:
-        app(args=argv, standalone_mode=False)
+        result = app(args=argv, standalone_mode=False)
     except MsmeshError as exc:
         print(f"msmesh: error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     except _ClickException as exc:  # usage errors: unknown option, bad value, missing argument
         exc.show()
         return 2
-    return 0
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":

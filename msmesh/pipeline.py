@@ -14,7 +14,7 @@ import hashlib
 import json
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -178,8 +178,11 @@ class Pipeline:
 
     # ------------------------------------------------------------------ the run
 
-    def run(self) -> RunSummary:
-        """Run every stage that is not already done; return what happened.
+    def run(self, only: Collection[str] | None = None) -> RunSummary:
+        """Run every stage that is not already done (of those named in ``only``, if given); return what happened.
+
+        ``only`` lets a distributed runner split a video's stages between workers (batch/ray_engine.py): the
+        stages left out must be done already or be run later in the same run folder.
 
         A user error (``MsmeshError``) in a run folder this call created removes that folder again, so a
         failed first run leaves nothing behind; in an existing run folder the finished stages stay for resume.
@@ -192,6 +195,8 @@ class Pipeline:
             self._prepare_run_dir()
             reports: list[StageReport] = []
             for stage in stages.plan(self.options):
+                if only is not None and stage.name not in only:
+                    continue
                 reports.append(self._run_stage(
                     stage.name, stage.outputs, stage.options, stage.inputs,
                     lambda stage=stage: stage.run(self.video, self.run_dir, self.options, self.progress)))

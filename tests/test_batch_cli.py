@@ -38,3 +38,17 @@ def test_ray_resource_requests_are_checked_against_the_cluster() -> None:
         plan_resources({"CPU": 8}, 1, 1)  # would wait forever
     with pytest.raises(InputError, match="only 2 CPU"):
         plan_resources({"CPU": 2}, 4, None)
+
+
+def test_gpu_cpu_split_follows_the_pipeline_plan() -> None:
+    from msmesh.batch.stage_subset import GPU_STAGES, split_gpu_cpu, stage_names
+    from msmesh.pipeline import PipelineOptions
+
+    optimize = stage_names(PipelineOptions())
+    regress = stage_names(PipelineOptions(method="regress"))
+    assert "detect" in optimize and "regress" in regress  # GPU_STAGES names real stages
+    gpu, cpu = split_gpu_cpu(optimize)
+    assert gpu[-1] == "detect" and "fit" in cpu and gpu + cpu == optimize
+    gpu, cpu = split_gpu_cpu(regress)
+    assert gpu[-1] == "regress" and not set(cpu) & GPU_STAGES
+    assert split_gpu_cpu(["decode", "fit"]) == ([], ["decode", "fit"])

@@ -54,3 +54,18 @@ def test_device_resolution() -> None:
     if not torch.cuda.is_available():
         with pytest.raises(InputError, match="no CUDA"):
             resolve_device("cuda")
+
+
+def test_a_command_exit_code_reaches_the_shell() -> None:
+    import typer
+
+    from msmesh.cli import app
+
+    @app.command("exit-three", hidden=True)
+    def _exit_three() -> None:
+        raise typer.Exit(3)
+
+    try:
+        assert main(["exit-three"]) == 3
+    finally:
+        app.registered_commands[:] = [c for c in app.registered_commands if c.name != "exit-three"]

@@ -8,44 +8,14 @@ done and skips them. ``GPU_STAGES`` names the stages that want an accelerator.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Collection
 from pathlib import Path
 
-from msmesh.errors import MsmeshError
-from msmesh.pipeline import Pipeline, PipelineOptions, RunSummary, StageReport
+from msmesh.pipeline import Pipeline, PipelineOptions, RunSummary
 
 GPU_STAGES = frozenset({"detect", "regress"})
 
 Progress = Callable[[str, int | None], Callable[[int], None]]
-
-
-class _SubsetPipeline(Pipeline):
-    """A Pipeline that runs only the named stages (the others must be done already, or come later)."""
-
-    def __init__(self, video: Path, run_dir: Path, options: PipelineOptions, progress: Progress | None,
-                 only: Collection[str]) -> None:
-        super().__init__(video, run_dir, options, progress)
-        self.only = frozenset(only)
-
-    def run(self) -> RunSummary:
-        from msmesh import stages
-
-        created = not self.run_dir.exists()
-        try:
-            self._prepare_run_dir()
-            reports: list[StageReport] = []
-            for stage in stages.plan(self.options):
-                if stage.name not in self.only:
-                    continue
-                reports.append(self._run_stage(
-                    stage.name, stage.outputs, stage.options, stage.inputs,
-                    lambda stage=stage: stage.run(self.video, self.run_dir, self.options, self.progress)))
-        except MsmeshError:
-            if created and self.run_dir.exists():
-                shutil.rmtree(self.run_dir, ignore_errors=True)
-            raise
-        return stages.summarize(self.run_dir, reports)
 
 
 def stage_names(options: PipelineOptions) -> list[str]:
@@ -64,6 +34,4 @@ def split_gpu_cpu(names: list[str]) -> tuple[list[str], list[str]]:
 def run_pipeline(video: Path, run_dir: Path, options: PipelineOptions, progress: Progress | None = None,
                  only: Collection[str] | None = None) -> RunSummary:
     """``Pipeline(...).run()``, or just the stages in ``only``."""
-    if only is None:
-        return Pipeline(video, run_dir, options, progress).run()
-    return _SubsetPipeline(video, run_dir, options, progress, only).run()
+    return Pipeline(video, run_dir, options, progress).run(only=only)
