@@ -29,6 +29,11 @@ class ShotDetector(str, Enum):
     transnet = "transnet"
 
 
+class Detector(str, Enum):
+    movenet = "movenet"
+    vitpose = "vitpose"
+
+
 class Init(str, Enum):
     heuristic = "heuristic"
     regress = "regress"
@@ -56,6 +61,8 @@ def command(
     start: float | None = typer.Option(None, "--start", help="Start time in seconds."),
     end: float | None = typer.Option(None, "--end", help="End time in seconds."),
     shots: ShotDetector = typer.Option(ShotDetector.content, "--shots", help="Shot-cut detector."),
+    detector: Detector = typer.Option(Detector.movenet, "--detector", help="People + keypoints: movenet (shipped, "
+                                      "offline) or vitpose (RT-DETR + ViTPose from the Hub; msmesh[hub])."),
     keypoints: Path | None = typer.Option(None, "--keypoints", help="Use your own 2D keypoints instead of "
                                           "detection: an OpenPose BODY_25 JSON folder or a COCO results JSON."),
     max_people: int | None = typer.Option(None, "--max-people", help="Keep at most this many people "
@@ -83,7 +90,8 @@ def command(
     keypoints → tracking → re-identification across shots → multi-shot fit → exports.
     """
     options = PipelineOptions(
-        fps=fps, start=start, end=end, shots=shots.value, keypoints=str(keypoints) if keypoints else None,
+        fps=fps, start=start, end=end, shots=shots.value, detector=detector.value,
+        keypoints=str(keypoints) if keypoints else None,
         max_people=max_people, method=mode.value, fit_mode=fit_mode.value, init=init.value,
         temporal=temporal, weights=weights, body_model=body_model,
         pose_prior=str(pose_prior) if pose_prior else None, device=device, video=video_out,

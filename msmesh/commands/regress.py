@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from msmesh.commands.reconstruct import OutFormat, ShotDetector, default_run_dir, run_pipeline
+from msmesh.commands.reconstruct import Detector, OutFormat, ShotDetector, default_run_dir, run_pipeline
 from msmesh.pipeline import PipelineOptions
 
 
@@ -21,6 +21,8 @@ def command(
     start: float | None = typer.Option(None, "--start", help="Start time in seconds."),
     end: float | None = typer.Option(None, "--end", help="End time in seconds."),
     shots: ShotDetector = typer.Option(ShotDetector.content, "--shots", help="Shot-cut detector."),
+    detector: Detector = typer.Option(Detector.movenet, "--detector", help="People + keypoints: movenet (shipped, "
+                                      "offline) or vitpose (RT-DETR + ViTPose from the Hub; msmesh[hub])."),
     keypoints: Path | None = typer.Option(None, "--keypoints", help="Your own 2D keypoints (OpenPose folder "
                                           "or COCO results JSON) instead of detection."),
     max_people: int | None = typer.Option(None, "--max-people", help="Keep at most this many people."),
@@ -38,7 +40,8 @@ def command(
     Same front end as `reconstruct` (decode, shots, people, tracking, re-ID), then the regressor.
     """
     options = PipelineOptions(
-        fps=fps, start=start, end=end, shots=shots.value, keypoints=str(keypoints) if keypoints else None,
+        fps=fps, start=start, end=end, shots=shots.value, detector=detector.value,
+        keypoints=str(keypoints) if keypoints else None,
         max_people=max_people, method="regress", temporal=temporal, weights=weights, body_model=body_model,
         device=device, video=video_out, side_by_side=side_by_side, glb=glb, save_mesh=save_mesh,
         output_format=out_format.value)
