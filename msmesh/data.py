@@ -9,6 +9,7 @@ half-written file behind.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
@@ -51,12 +52,13 @@ def _publish(tmp: Path, target: Path) -> None:
 
 
 @contextmanager
-def _atomic_target(path: str | os.PathLike[str]) -> Iterator[Path]:
+def _atomic_target(path: str | os.PathLike[str], keep_suffix: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success move it into place, on failure remove it."""
     target = Path(path)
+    suffix = f".tmp{target.suffix}" if keep_suffix else ".tmp"
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
     except OSError as exc:
         raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
     os.close(fd)
@@ -95,28 +97,13 @@ def atomic_save_npz(path: str | os.PathLike[str], **arrays: np.ndarray) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
-@contextmanager
-def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_output(path: str | os.PathLike[str]) -> contextlib.AbstractContextManager[Path]:
     """Context manager giving a temporary file path that replaces ``path`` when the block succeeds.
 
     For writers that need a filename (video encoders, mesh exporters). The temporary path keeps the
     target's suffix so format-sniffing libraries still work.
     """
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}",
-                                        dir=target.parent)
-    except OSError as exc:
-        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        _publish(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    return _atomic_target(path, keep_suffix=True)
 
 
 # --------------------------------------------------------------------------- validation helpers

@@ -59,6 +59,7 @@ from msmesh.eval.report import (
     save_predictions,
 )
 from msmesh.fit.camera import project_np
+from msmesh.people.track import box_iou
 
 AVA_FIRST_KEYFRAME = 902
 AVA_LAST_KEYFRAME = 1798
@@ -184,15 +185,6 @@ def check_root(root: str | os.PathLike[str]) -> Path:
 
 
 # --------------------------------------------------------------------------- matching and prediction
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> float:
-    """IoU of two x0, y0, x1, y1 boxes."""
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
 
 
 @dataclass
