@@ -160,3 +160,24 @@ def test_glb_timing_cut_steps_and_visibility(body, seq: SmplSequence) -> None:
     assert np.allclose(st, [0, 36, 43, 49], atol=1e-3) and sv.tolist() == [1, 0, 1, 0]
     root = gltf["nodes"][0]
     assert root["name"] == "camera_to_gltf" and root["rotation"] == [1.0, 0.0, 0.0, 0.0]
+
+
+def test_glb_carries_the_video_camera(body, seq: SmplSequence) -> None:
+    """The video's camera as a glTF camera: pelvis projected through it lands where the fitted camera put it."""
+    focal, width, height = 500.0, 640, 360
+    gltf, binary = read_glb(person_glb(body, seq, FPS, SHOTS, step=6, camera=(focal, width, height)))
+    cam = gltf["cameras"][0]["perspective"]
+    assert cam["aspectRatio"] == pytest.approx(width / height)
+    assert 2 * np.tan(cam["yfov"] / 2) * focal == pytest.approx(height, rel=1e-5)
+    node = next(i for i, n in enumerate(gltf["nodes"]) if n.get("camera") == 0)
+    assert node in gltf["scenes"][0]["nodes"] and "rotation" not in gltf["nodes"][node]
+    # a point in camera coordinates (x right, y down, z forward) seen by the glTF camera (looking down -z,
+    # y up) after the root rotation: the same pixel
+    p_cam = np.array([0.3, -0.2, 3.0])
+    root = quat_matrix(np.asarray(gltf["nodes"][0]["rotation"]))
+    p_gl = root @ p_cam
+    fy = height / (2 * np.tan(cam["yfov"] / 2))
+    u = width / 2 + fy * p_gl[0] / -p_gl[2]
+    v = height / 2 - fy * p_gl[1] / -p_gl[2]
+    assert u == pytest.approx(width / 2 + focal * p_cam[0] / p_cam[2], abs=1e-6)
+    assert v == pytest.approx(height / 2 + focal * p_cam[1] / p_cam[2], abs=1e-6)

@@ -164,8 +164,14 @@ def animation_keys(seq: SmplSequence, fps: float, shots: Sequence[Shot] | None, 
 
 
 def person_glb(body: BodyModel, seq: SmplSequence, fps: float, shots: Sequence[Shot] | None = None,
-               step: int = 1, max_gap: int | None = None) -> bytes:
-    """The animated skinned GLB of one person, as bytes."""
+               step: int = 1, max_gap: int | None = None,
+               camera: tuple[float, int, int] | None = None) -> bytes:
+    """The animated skinned GLB of one person, as bytes.
+
+    ``camera`` = (focal px, width, height) adds the video's camera as a glTF perspective camera (node
+    ``video_camera`` at the scene origin looking down −z, which is the original camera once the root has turned
+    camera coordinates into glTF's), so a viewer can look at the body through the original shot.
+    """
     betas = torch.as_tensor(np.asarray(seq.betas), dtype=torch.float32)
     with torch.no_grad():
         v_bind = (body.v_template + torch.einsum("vck,k->vc", body.shapedirs, betas)).cpu().numpy()
@@ -209,7 +215,15 @@ def person_glb(body: BodyModel, seq: SmplSequence, fps: float, shots: Sequence[S
     g.gltf["nodes"] = nodes
     g.gltf["skins"] = [{"name": f"p{seq.id}_skeleton", "inverseBindMatrices": ibm_acc, "skeleton": 0,
                         "joints": [JOINT_NODE0 + j for j in range(24)]}]
-    g.gltf["scenes"] = [{"name": f"person {seq.id}", "nodes": [0, MESH_NODE]}]
+    scene_nodes = [0, MESH_NODE]
+    if camera is not None:
+        focal, width, height = camera
+        g.gltf["cameras"] = [{"name": "video", "type": "perspective", "perspective": {
+            "yfov": float(2 * np.arctan(height / (2 * focal))), "aspectRatio": float(width / height),
+            "znear": 0.01, "zfar": 1000.0}}]
+        nodes.append({"name": "video_camera", "camera": 0})
+        scene_nodes.append(len(nodes) - 1)
+    g.gltf["scenes"] = [{"name": f"person {seq.id}", "nodes": scene_nodes}]
     g.gltf["scene"] = 0
 
     if len(keys["times"]):
@@ -234,6 +248,7 @@ def person_glb(body: BodyModel, seq: SmplSequence, fps: float, shots: Sequence[S
 
 
 def write_person_glb(path: Path, body: BodyModel, seq: SmplSequence, fps: float,
-                     shots: Sequence[Shot] | None = None, step: int = 1, max_gap: int | None = None) -> None:
+                     shots: Sequence[Shot] | None = None, step: int = 1, max_gap: int | None = None,
+                     camera: tuple[float, int, int] | None = None) -> None:
     """Write ``p{id}.glb`` atomically."""
-    atomic_write_bytes(path, person_glb(body, seq, fps, shots, step, max_gap))
+    atomic_write_bytes(path, person_glb(body, seq, fps, shots, step, max_gap, camera))

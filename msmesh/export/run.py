@@ -126,7 +126,8 @@ def export_run(run_dir: Path, smpl_path: Path, video_path: Path | None, obj: boo
     if glb:
         advance = progress("glb", len(fit.people))
         for p in fit.people:
-            write_person_glb(run_dir / f"p{p.id}.glb", body, p, info.fps, shots, step)
+            write_person_glb(run_dir / f"p{p.id}.glb", body, p, info.fps, shots, step,
+                             camera=(fit.focal, info.width, info.height))
             advance(1)
         counts["glb"] = len(fit.people)
     if obj:
