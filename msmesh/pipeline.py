@@ -161,11 +161,13 @@ class Pipeline:
         self._save_manifest()
         return StageReport(name, seconds, False, counts)
 
-    def _prepare_run_dir(self) -> None:
+    def _check_video(self) -> None:
         if not self.video.exists():
             raise InputError(f"{self.video}: file not found")
         if not self.video.is_file():
             raise InputError(f"{self.video}: not a file")
+
+    def _prepare_run_dir(self) -> None:
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             probe = self.run_dir / ".write_test"
@@ -191,6 +193,7 @@ class Pipeline:
 
         created = not self.run_dir.exists()
         try:
+            self._check_video()
             stages.preflight(self.options)
             self._prepare_run_dir()
             reports: list[StageReport] = []
