@@ -9,6 +9,7 @@ import struct
 import numpy as np
 import pytest
 import torch
+from scipy.spatial.transform import Rotation
 
 from msmesh.body import load_body_model
 from msmesh.data import Shot, SmplSequence
@@ -57,14 +58,19 @@ def trs(t: list | np.ndarray, r: list | np.ndarray, s: list | np.ndarray) -> np.
     return m
 
 
-def skin_at_key(gltf: dict, binary: bytes, key: int, all_weights: np.ndarray | None = None) -> np.ndarray:
-    """Linear-blend skinning from the file's data at animation key ``key``."""
+def node_world(gltf: dict, binary: bytes, t: float) -> list[np.ndarray]:
+    """Every node's global 4×4 matrix at animation time ``t`` (seconds), sampled from the file's channels
+    (exact at key times of LINEAR samplers, last key ≤ t for STEP)."""
     nodes = [dict(n) for n in gltf["nodes"]]
     anim = gltf["animations"][0]
     for ch in anim["channels"]:
         sampler = anim["samplers"][ch["sampler"]]
-        if ch["target"]["path"] in ("rotation", "translation"):
-            nodes[ch["target"]["node"]][ch["target"]["path"]] = accessor(gltf, binary, sampler["output"])[key]
+        times = accessor(gltf, binary, sampler["input"])
+        values = accessor(gltf, binary, sampler["output"])
+        k = max(0, int(np.searchsorted(times, t + 1e-6, side="right")) - 1)
+        if sampler["interpolation"] == "LINEAR":
+            assert abs(times[k] - t) < 1e-6, "only sampled at its key times"
+        nodes[ch["target"]["node"]][ch["target"]["path"]] = values[k]
     parent = {c: i for i, n in enumerate(nodes) for c in n.get("children", [])}
     world: dict[int, np.ndarray] = {}
 
@@ -73,6 +79,17 @@ def skin_at_key(gltf: dict, binary: bytes, key: int, all_weights: np.ndarray | N
             n = nodes[i]
             local = trs(n.get("translation", [0, 0, 0]), n.get("rotation", [0, 0, 0, 1]), n.get("scale", [1, 1, 1]))
             world[i] = (global_of(parent[i]) @ local) if i in parent else local
+        return world[i]
+
+    return [global_of(i) for i in range(len(nodes))]
+
+
+def skin_at_key(gltf: dict, binary: bytes, key: int, all_weights: np.ndarray | None = None) -> np.ndarray:
+    """Linear-blend skinning from the file's data at the time of joint-animation key ``key``."""
+    times = accessor(gltf, binary, gltf["animations"][0]["samplers"][0]["input"])
+    world = node_world(gltf, binary, float(times[key]))
+
+    def global_of(i: int) -> np.ndarray:
         return world[i]
 
     skin = gltf["skins"][0]
@@ -108,22 +125,38 @@ def seq() -> SmplSequence:
                         joints=np.zeros((T, 24, 3), np.float32))
 
 
-def _reference(body, seq: SmplSequence, k: int) -> np.ndarray:
+# shot 1's camera relative to shot 0's: X_1 = R01 X_0 + T01
+R01 = Rotation.from_rotvec([0.05, -0.5, 0.1]).as_matrix()
+T01 = np.array([1.2, -0.1, 0.8])
+SHOT_CAMERAS = {0: (0, np.eye(3), np.zeros(3)), 1: (0, R01, T01)}
+
+
+def _camera_vertices(body, seq: SmplSequence, k: int) -> np.ndarray:
     with torch.no_grad():
         out = body(torch.as_tensor(seq.global_orient[k:k + 1]), torch.as_tensor(seq.body_pose[k:k + 1]),
                    torch.as_tensor(seq.betas[None]), torch.as_tensor(seq.transl[k:k + 1]))
-    return out.vertices[0].numpy().astype(np.float64) @ ROOT.T
+    return out.vertices[0].numpy().astype(np.float64)
 
 
-def test_glb_skinning_matches_body_model(body, seq: SmplSequence) -> None:
-    gltf, binary = read_glb(person_glb(body, seq, FPS, SHOTS, step=6))
+def _reference(body, seq: SmplSequence, k: int, shot_cameras: dict | None = None) -> np.ndarray:
+    """The body model's vertices at fitted frame k, in the GLB scene's coordinates (glTF, first shot's camera)."""
+    v = _camera_vertices(body, seq, k)
+    if shot_cameras is not None:
+        _, R, t = shot_cameras[int(seq.shot[k])]
+        v = (v - t) @ R  # Rᵀ(v − t): the shot's camera coordinates → the first shot's
+    return v @ ROOT.T
+
+
+@pytest.mark.parametrize("shot_cameras", [None, SHOT_CAMERAS], ids=["camera-frame", "shot-cameras"])
+def test_glb_skinning_matches_body_model(body, seq: SmplSequence, shot_cameras) -> None:
+    gltf, binary = read_glb(person_glb(body, seq, FPS, SHOTS, step=6, shot_cameras=shot_cameras))
     times = accessor(gltf, binary, gltf["animations"][0]["samplers"][0]["input"])
     w_all = body.lbs_weights.numpy().astype(np.float64)
     errs, errs_full = [], []
-    for k in (0, 3, 4, 6):
+    for k in (0, 3, 4, 6):  # shot 0 (frames 0, 18) and shot 1 (24, 48)
         key = int(np.argmin(np.abs(times - FRAMES[k] / FPS)))
         assert abs(times[key] - FRAMES[k] / FPS) < 1e-6
-        ref = _reference(body, seq, k)
+        ref = _reference(body, seq, k, shot_cameras)
         errs.append(np.linalg.norm(skin_at_key(gltf, binary, key) - ref, axis=1))
         errs_full.append(np.linalg.norm(skin_at_key(gltf, binary, key, w_all) - ref, axis=1))
     err = np.concatenate(errs) * 1000
@@ -162,22 +195,51 @@ def test_glb_timing_cut_steps_and_visibility(body, seq: SmplSequence) -> None:
     assert root["name"] == "camera_to_gltf" and root["rotation"] == [1.0, 0.0, 0.0, 0.0]
 
 
-def test_glb_carries_the_video_camera(body, seq: SmplSequence) -> None:
-    """The video's camera as a glTF camera: pelvis projected through it lands where the fitted camera put it."""
+def test_glb_video_camera_sees_the_overlay(body, seq: SmplSequence) -> None:
+    """Looking through the GLB's video camera (which moves with the shot cameras) shows every vertex at the
+    pixel the fitted pinhole camera puts it at, in both shots."""
     focal, width, height = 500.0, 640, 360
-    gltf, binary = read_glb(person_glb(body, seq, FPS, SHOTS, step=6, camera=(focal, width, height)))
+    gltf, binary = read_glb(person_glb(body, seq, FPS, SHOTS, step=6, camera=(focal, width, height),
+                                       shot_cameras=SHOT_CAMERAS))
     cam = gltf["cameras"][0]["perspective"]
     assert cam["aspectRatio"] == pytest.approx(width / height)
     assert 2 * np.tan(cam["yfov"] / 2) * focal == pytest.approx(height, rel=1e-5)
     node = next(i for i, n in enumerate(gltf["nodes"]) if n.get("camera") == 0)
-    assert node in gltf["scenes"][0]["nodes"] and "rotation" not in gltf["nodes"][node]
-    # a point in camera coordinates (x right, y down, z forward) seen by the glTF camera (looking down -z,
-    # y up) after the root rotation: the same pixel
-    p_cam = np.array([0.3, -0.2, 3.0])
-    root = quat_matrix(np.asarray(gltf["nodes"][0]["rotation"]))
-    p_gl = root @ p_cam
+    times = accessor(gltf, binary, gltf["animations"][0]["samplers"][0]["input"])
+    w_all = body.lbs_weights.numpy().astype(np.float64)
     fy = height / (2 * np.tan(cam["yfov"] / 2))
-    u = width / 2 + fy * p_gl[0] / -p_gl[2]
-    v = height / 2 - fy * p_gl[1] / -p_gl[2]
-    assert u == pytest.approx(width / 2 + focal * p_cam[0] / p_cam[2], abs=1e-6)
-    assert v == pytest.approx(height / 2 + focal * p_cam[1] / p_cam[2], abs=1e-6)
+    worst = 0.0
+    for k in (3, 4):  # the last fitted frame before the cut and the first after it
+        key = int(np.argmin(np.abs(times - FRAMES[k] / FPS)))
+        world = node_world(gltf, binary, float(times[key]))
+        verts = skin_at_key(gltf, binary, key, w_all)
+        view = np.linalg.inv(world[node])  # glTF camera: looks down its -z, y up
+        pc = verts @ view[:3, :3].T + view[:3, 3]
+        u = width / 2 + fy * pc[:, 0] / -pc[:, 2]
+        v = height / 2 - fy * pc[:, 1] / -pc[:, 2]
+        ref = _camera_vertices(body, seq, k)
+        u_ref = width / 2 + focal * ref[:, 0] / ref[:, 2]
+        v_ref = height / 2 + focal * ref[:, 1] / ref[:, 2]
+        worst = max(worst, float(np.abs(u - u_ref).max()), float(np.abs(v - v_ref).max()))
+    print(f"video camera vs fitted pinhole: max {worst:.5f} px")
+    assert worst < 0.01
+
+
+def test_shot_camera_steps_at_the_cut(body, seq: SmplSequence) -> None:
+    """Node shot_camera: STEP keys at each shot's first frame holding the inverse of that shot's camera motion."""
+    gltf, binary = read_glb(person_glb(body, seq, FPS, SHOTS, step=6, shot_cameras=SHOT_CAMERAS))
+    anim = gltf["animations"][0]
+    shot_node = next(i for i, n in enumerate(gltf["nodes"]) if n["name"] == "shot_camera")
+    chans = {c["target"]["path"]: anim["samplers"][c["sampler"]] for c in anim["channels"]
+             if c["target"]["node"] == shot_node}
+    assert set(chans) == {"rotation", "translation"}
+    assert all(c["interpolation"] == "STEP" for c in chans.values())
+    assert np.allclose(accessor(gltf, binary, chans["rotation"]["input"]) * FPS, [0, 20], atol=1e-4)
+    rot = accessor(gltf, binary, chans["rotation"]["output"])
+    tr = accessor(gltf, binary, chans["translation"]["output"])
+    assert np.allclose(quat_matrix(rot[0]), np.eye(3), atol=1e-6) and np.allclose(tr[0], 0)
+    assert np.allclose(quat_matrix(rot[1]), R01.T, atol=1e-6) and np.allclose(tr[1], -R01.T @ T01, atol=1e-6)
+    # without shot cameras the node is a static identity and only the skeleton is animated
+    plain, _ = read_glb(person_glb(body, seq, FPS, SHOTS, step=6))
+    assert all(c["target"]["node"] != shot_node for c in plain["animations"][0]["channels"])
+    assert "rotation" not in plain["nodes"][shot_node]

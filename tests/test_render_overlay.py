@@ -45,7 +45,7 @@ def _projected(person: SmplSequence, frame: int) -> tuple[np.ndarray, np.ndarray
 
 def test_overlay_video(tmp_path) -> None:
     run, video, person = _run_folder(tmp_path)
-    counts = export_run(run, run / "smpl.npz", video, obj=False, glb=False, overlay=True, body_model_name="open")
+    counts = export_run(run, video_path=video, video=True, body_model="open")
     assert counts["overlay_frames"] == N
     info = probe(run / "overlay.mp4")
     assert (info.frame_count, info.width, info.height) == (N, W, H) and abs(info.fps - 25) < 1e-6
@@ -67,7 +67,7 @@ def test_overlay_video(tmp_path) -> None:
 
 def test_overlay_side_by_side_and_other_outputs(tmp_path) -> None:
     run, video, _ = _run_folder(tmp_path)
-    counts = export_run(run, run / "smpl.npz", video, obj=True, glb=True, overlay=True, body_model_name="open",
+    counts = export_run(run, video_path=video, obj=True, glb=True, video=True, body_model="open",
                         side_by_side=True)
     assert counts == {"camera_cuts": 0, "glb": 1, "obj": 4, "overlay_frames": N}
     info = probe(run / "overlay.mp4")

@@ -223,7 +223,8 @@ class BodyModel(nn.Module):
         else:  # no pose blend shapes: contract regressor x weights x vertices once (exact, S-independent)
             cw = np.einsum("ks,sj->kjs", c_v, w_s)  # (17,24,S)
             buf("fast_kp_m", cw.sum(-1))  # (17,24)
-            buf("fast_kp_g0", np.einsum("kjs,sc->kjc", cw, vt[vidx]))  # (17,24,3)
+            cw_g0 = np.einsum("kjs,sc->kjc", cw, vt[vidx])
+            buf("fast_kp_g0", cw_g0)  # (17,24,3)
             gd = np.tensordot(cw, sd[vidx], axes=([2], [0]))  # (17,24,3,10)
             buf("fast_kp_gd", gd.transpose(3, 0, 1, 2).reshape(NUM_BETAS, -1))  # (10,17*24*3)
         depth = smpl24_depths()
@@ -234,6 +235,18 @@ class BodyModel(nn.Module):
             self._level_parent_pos.append([prev.index(SMPL24_PARENTS[j]) for j in lvl])
             prev = lvl
         buf("fast_perm", np.argsort(np.concatenate([[0]] + self._levels)), torch.long)
+        self._perm_needed = bool(np.any(np.argsort(np.concatenate([[0]] + self._levels)) != np.arange(24)))
+        self._level_sel = [_selector(lvl) for lvl in self._levels]
+        self._levels_contiguous = sum(self._levels, [0]) == list(range(24))
+        self._split_sizes = [1] + [len(lvl) for lvl in self._levels]
+        self._level_parent_sel = [_selector(pp) for pp in self._level_parent_pos]
+        self._coco_cj_used = bool(np.any(c_j))
+        # batch-last forms for joints_only: rest joints (3,24,1) + (72 rows (c,j), 10) @ betasᵀ
+        buf("fast_j_template_t", (jreg @ vt).T[:, :, None])
+        buf("fast_j_dirs_t", np.einsum("jv,vck->cjk", jreg, sd).reshape(72, NUM_BETAS))
+        if not self.has_posedirs:  # the COCO contraction as GEMMs over 72 columns (d, j)
+            buf("fast_kp_g0_t", cw_g0.transpose(0, 2, 1).reshape(17, 72))  # (17, (d,j))
+            buf("fast_kp_gd_t", gd.transpose(3, 0, 2, 1).reshape(NUM_BETAS * 17, 72))  # ((β,k), (d,j))
 
     # ------------------------------------------------------------------ arrays for the exporter etc.
     @property
@@ -305,38 +318,112 @@ class BodyModel(nn.Module):
 
     def joints_only(self, global_orient: Tensor, body_pose: Tensor, betas: Tensor | None = None,
                     transl: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """Fast path without the mesh: SMPL joints (B,24,3) and COCO-17 (B,17,3), equal to forward()."""
+        """Fast path without the mesh: SMPL joints (B,24,3) and COCO-17 (B,17,3), equal to forward().
+
+        Written for CPU autograd speed (the fitter's inner loop): everything is laid out batch-last —
+        rotations (3,3,24,B), points (3,24,B) — so the 3×3 products of the kinematic chain unroll into a few
+        elementwise ops on contiguous rows (torch's bmm on thousands of 3×3 matrices costs a copy and a tiny
+        GEMM per matrix), tree levels are slices, and the COCO contraction is a handful of large GEMMs."""
         go, bp, be, tr = self._inputs(global_orient, body_pose, betas, transl)
         B = go.shape[0]
-        J = self.fast_j_template + (be @ self.fast_j_dirs).view(B, 24, 3)  # rest joints
-        rot = batch_rodrigues(torch.cat([go, bp], 1).reshape(-1, 3)).view(B, 24, 3, 3)
-        rel = torch.cat([J[:, :1], J[:, 1:] - J[:, SMPL24_PARENTS[1:]]], 1)  # (B,24,3)
-        # kinematic chain, one batched step per tree level
-        R_lvl = [rot[:, :1]]
-        t_lvl = [rel[:, :1]]
-        for lvl, ppos in zip(self._levels, self._level_parent_pos, strict=True):
-            Rp = R_lvl[-1][:, ppos]
-            tp = t_lvl[-1][:, ppos]
-            R_lvl.append(Rp @ rot[:, lvl])
-            t_lvl.append((Rp @ rel[:, lvl, :, None])[..., 0] + tp)
-        perm = self.fast_perm
-        Rw = torch.cat(R_lvl, 1)[:, perm]  # (B,24,3,3) in joint order
-        tw = torch.cat(t_lvl, 1)[:, perm]  # posed joints (B,24,3)
+        J = self.fast_j_template_t + (self.fast_j_dirs_t @ be.T).view(3, 24, B)  # rest joints (3,24,B)
+        rot = _rodrigues_t(torch.cat([go, bp], 1).view(B, 24, 3).permute(2, 1, 0).contiguous())  # (3,3,24,B)
+        rel = torch.cat([J[:, :1], J[:, 1:] - J[:, SMPL24_PARENTS[1:]]], 1)  # (3,24,B)
+        # kinematic chain, one batched step per tree level (split/unbind, not slices: cheaper backward)
+        if self._levels_contiguous:
+            rot_l = torch.split(rot, self._split_sizes, 2)
+            rel_l = torch.split(rel, self._split_sizes, 1)
+        else:
+            rot_l = [rot[:, :, :1]] + [_take(rot, sel, 2) for sel in self._level_sel]
+            rel_l = [rel[:, :1]] + [_take(rel, sel, 1) for sel in self._level_sel]
+        R_lvl = [rot_l[0]]
+        t_lvl = [rel_l[0]]
+        for k, psel in enumerate(self._level_parent_sel, 1):
+            Rp = _take(R_lvl[-1], psel, 2)
+            R_lvl.append(_mm3_t(Rp, rot_l[k]))
+            t_lvl.append(_mv3_t(Rp, rel_l[k]) + _take(t_lvl[-1], psel, 1))
+        Rw = torch.cat(R_lvl, 2)  # (3,3,24,B)
+        tw = torch.cat(t_lvl, 1)  # posed joints (3,24,B)
+        if self._perm_needed:
+            Rw = Rw[:, :, self.fast_perm]
+            tw = tw[:, self.fast_perm]
         # COCO-17 = regressor over LBS-posed vertices; only the vertices it touches matter
-        A_t = tw - (Rw @ J[..., None])[..., 0]  # translation part of the skinning transforms
+        A_t = tw - _mv3_t(Rw, J)  # translation part of the skinning transforms (3,24,B)
+        joints = tw.permute(2, 1, 0)
         if self.has_posedirs:
+            Rw_b = Rw.permute(3, 2, 0, 1)
             S = self.fast_weights.shape[0]
             v = self.fast_v_template + (be @ self.fast_v_dirs).view(B, S, 3)
             eye = torch.eye(3, dtype=rot.dtype, device=rot.device)
-            pf = (rot[:, 1:] - eye).reshape(B, 207)
+            pf = (rot.permute(3, 2, 0, 1)[:, 1:] - eye).reshape(B, 207)
             v = v + (pf @ self.fast_posedirs).view(B, S, 3)
-            A = torch.cat([Rw, A_t[..., None]], -1).reshape(B, 24, 12)
+            A = torch.cat([Rw_b, A_t.permute(2, 1, 0)[..., None]], -1).reshape(B, 24, 12)
             T = (self.fast_weights @ A).view(B, S, 3, 4)
             vp = (T[..., :3] @ v[..., None])[..., 0] + T[..., 3]
-            coco = self.coco_cv @ vp + self.coco_cj @ tw
+            coco = self.coco_cv @ vp + self.coco_cj @ joints
         else:
-            # sum_j R_j G_kj(betas) + m_kj * A_t_j, with G_kj = sum_v c_kv w_vj v_v(betas)
-            G = self.fast_kp_g0 + (be @ self.fast_kp_gd).view(B, 17, 24, 3)
-            coco = torch.einsum("bjcd,bkjd->bkc", Rw, G) + torch.einsum("kj,bjc->bkc", self.fast_kp_m, A_t)
-            coco = coco + self.coco_cj @ tw
-        return tw + tr[:, None], coco + tr[:, None]
+            # coco[c,k] = sum_(d,j) (g0 + β·gd)[k,(d,j)] R[c,(d,j)] + m[k,j] A_t[c,j]  (G_kj = Σ_v c_kv w_vj v_v(β))
+            Rf = Rw.reshape(3, 72, B)
+            coco_t = self.fast_kp_g0_t @ Rf + self.fast_kp_m @ A_t  # (3,17,B)
+            coco_t = coco_t + ((self.fast_kp_gd_t @ Rf).view(3, NUM_BETAS, 17, B) * be.T[None, :, None]).sum(1)
+            coco = coco_t.permute(2, 1, 0)
+            if self._coco_cj_used:
+                coco = coco + self.coco_cj @ joints
+        return joints + tr[:, None], coco + tr[:, None]
+
+
+def _rodrigues_t(rot_vecs: Tensor) -> Tensor:
+    """:func:`batch_rodrigues` batch-last, without the batched matmul: (3, ...) axis-angle → (3, 3, ...).
+
+    K² = a aᵀ − I for the unit axis a, so R = cos I + sin K + (1 − cos) a aᵀ, written entry by entry on the
+    (...)-shaped components (same 1e-8 offset as smplx; equal to float32 round-off)."""
+    v0, v1, v2 = (rot_vecs + 1e-8).unbind(0)
+    angle = torch.sqrt(v0 * v0 + v1 * v1 + v2 * v2)  # torch.norm over a leading dim is slow on CPU
+    x, y, z = (rot_vecs / angle).unbind(0)
+    cos = torch.cos(angle)
+    sin = torch.sin(angle)
+    c1 = 1 - cos
+    cx, cy, cz = c1 * x, c1 * y, c1 * z
+    sx, sy, sz = sin * x, sin * y, sin * z
+    cxy, cxz, cyz = cx * y, cx * z, cy * z
+    return torch.stack([
+        cos + cx * x, cxy - sz, cxz + sy,
+        cxy + sz, cos + cy * y, cyz - sx,
+        cxz - sy, cyz + sx, cos + cz * z,
+    ], 0).view(3, 3, *angle.shape)
+
+
+def _mm3_t(a: Tensor, b: Tensor) -> Tensor:
+    """Batch-last (3, 3, ...) @ (3, 3, ...), unrolled over the inner index (contiguous elementwise ops)."""
+    a0, a1, a2 = a.unbind(1)
+    b0, b1, b2 = b.unbind(0)
+    return a0[:, None] * b0[None] + a1[:, None] * b1[None] + a2[:, None] * b2[None]
+
+
+def _mv3_t(a: Tensor, v: Tensor) -> Tensor:
+    """Batch-last (3, 3, ...) @ (3, ...) unrolled."""
+    a0, a1, a2 = a.unbind(1)
+    v0, v1, v2 = v.unbind(0)
+    return a0 * v0[None] + a1 * v1[None] + a2 * v2[None]
+
+
+def _selector(idx: list[int]) -> slice | tuple[int, int] | list[int]:
+    """How to take ``idx`` along dim 1 cheaply: a slice (consecutive), (i, n) (one index repeated n times)
+    or the list itself (gather)."""
+    if idx == list(range(idx[0], idx[0] + len(idx))):
+        return slice(idx[0], idx[0] + len(idx))
+    if len(set(idx)) == 1:
+        return (idx[0], len(idx))
+    return idx
+
+
+def _take(x: Tensor, sel: slice | tuple[int, int] | list[int], dim: int) -> Tensor:
+    """``x`` indexed by a :func:`_selector` along ``dim``."""
+    if isinstance(sel, slice):
+        return x.narrow(dim, sel.start, sel.stop - sel.start)
+    if isinstance(sel, tuple):
+        i, n = sel
+        shape = list(x.shape)
+        shape[dim] = n
+        return x.narrow(dim, i, 1).expand(shape)
+    return x.index_select(dim, torch.as_tensor(sel, device=x.device))

@@ -34,9 +34,8 @@ def command(
     check_run_dir(run_dir)
     smpl = find_smpl(run_dir)
     with rich_progress(Console(stderr=True), enabled=not quiet) as progress:
-        counts = export_run(run_dir, smpl_path=smpl, video_path=source_video, obj=obj, glb=glb, overlay=video,
-                            body_model_name=body_model, progress=progress, side_by_side=side_by_side,
-                            params_json=json_out)
+        counts = export_run(run_dir, smpl_path=smpl, video_path=source_video, obj=obj, glb=glb, json=json_out,
+                            video=video, body_model=body_model, progress=progress, side_by_side=side_by_side)
     table = Table(title=f"msmesh export: {run_dir}")
     table.add_column("output")
     table.add_column("count", justify="right")

@@ -9,10 +9,14 @@ are averaged: the rotation by the quaternion mean (Markley's eigenvector method,
 t_AB = mean(T_B − R_AB·T_A). The spread (largest angle between a person's R_AB and the mean) says how much
 the people agree.
 
+Chaining the cuts gives every shot's camera relative to the first shot of its chain (``shots``); a cut
+nobody is seen across breaks the chain, and the next shot starts a new one (its own reference).
+
 ``cameras.json``: ``{"format": "msmesh/cameras@1", "convention": ..., "cuts": [{"frame_before",
 "frame_after", "shot_before", "shot_after", "R": 3×3 or null, "t": [x,y,z] or null, "people": [ids],
-"pairs": [{"person", "frame_before", "frame_after"}], "rotation_deg", "spread_deg"}]}``; a cut nobody is
-seen across has ``R``/``t`` null and no people.
+"pairs": [{"person", "frame_before", "frame_after"}], "rotation_deg", "spread_deg"}], "shots": [{"shot",
+"reference_shot", "R", "t"}]}``; a cut nobody is seen across has ``R``/``t`` null and no people. In
+``shots``, X_shot = R @ X_reference + t (identity for a chain's first shot).
 """
 
 from __future__ import annotations
@@ -83,8 +87,31 @@ def camera_cuts(fit: FitResult, shots: Sequence[Shot], window: int) -> list[dict
     return cuts
 
 
-def write_cameras(path: Path, fit: FitResult, shots: Sequence[Shot], window: int) -> int:
-    """Write ``cameras.json`` atomically; returns the number of cuts with an estimate."""
+def chain_shots(cuts: Sequence[dict[str, Any]], shots: Sequence[Shot]) -> dict[int, tuple[int, np.ndarray, np.ndarray]]:
+    """Each shot's camera relative to a reference shot, by chaining the cuts: ``{shot id: (reference shot id,
+    R, t)}`` with X_shot = R·X_reference + t. A cut without an estimate starts a new chain (the shot after it
+    is its own reference)."""
+    ordered = sorted(shots, key=lambda s: s.start)
+    if not ordered:
+        return {}
+    by_cut = {(c["shot_before"], c["shot_after"]): c for c in cuts}
+    ref, R, t = ordered[0].id, np.eye(3), np.zeros(3)
+    poses = {ref: (ref, R, t)}
+    for before, after in zip(ordered[:-1], ordered[1:], strict=True):
+        cut = by_cut.get((before.id, after.id))
+        if cut is not None and cut["R"] is not None:
+            Rc, tc = np.asarray(cut["R"], np.float64), np.asarray(cut["t"], np.float64)
+            R, t = Rc @ R, Rc @ t + tc
+        else:
+            ref, R, t = after.id, np.eye(3), np.zeros(3)
+        poses[after.id] = (ref, R, t)
+    return poses
+
+
+def write_cameras(path: Path, fit: FitResult, shots: Sequence[Shot], window: int) -> list[dict[str, Any]]:
+    """Write ``cameras.json`` atomically; returns its cuts (count the estimates with ``c["R"] is not None``)."""
     cuts = camera_cuts(fit, shots, window)
-    atomic_write_json(path, {"format": CAMERAS_FORMAT, "convention": CONVENTION, "cuts": cuts})
-    return sum(c["R"] is not None for c in cuts)
+    chained = [{"shot": sid, "reference_shot": ref, "R": np.round(R, 6).tolist(), "t": np.round(t, 5).tolist()}
+               for sid, (ref, R, t) in chain_shots(cuts, shots).items()]
+    atomic_write_json(path, {"format": CAMERAS_FORMAT, "convention": CONVENTION, "cuts": cuts, "shots": chained})
+    return cuts

@@ -5,12 +5,20 @@ Written with numpy + struct + json only (trimesh cannot write skins). Layout of 
 - node 0 ``camera_to_gltf``: a fixed rotation of π about x. The fitted parameters live in camera
   coordinates (x right, y down, z forward); glTF is y-up with the viewer looking down -z, and this root
   turns the first into the second: (x, y, z) ↦ (x, -y, -z). Everything below it is in camera coordinates.
-- nodes 1..24: the SMPL-24 skeleton (names from ``SMPL24_NAMES``). The pelvis node's translation is the
+- node 1 ``shot_camera``: where the current shot's camera is, in the first shot's camera coordinates
+  (export/camera_motion.py chains the relative cameras estimated at the cuts; after a cut nobody is seen
+  across, the chain restarts and its first shot's camera is placed where the first shot's is). Animated
+  with STEP keys at each shot's first frame; identity when no shot cameras are given. The skeleton and the
+  video camera hang below it, so a body's pose relative to the video camera is exactly the frame's fit,
+  while in the scene the bodies stay (about) in place across a cut and the camera jumps instead.
+- nodes 2..25: the SMPL-24 skeleton (names from ``SMPL24_NAMES``). The pelvis node's translation is the
   rest pelvis + ``transl`` (animated), every other joint's translation the fixed rest offset from its parent
   for the person's betas; every joint's rotation is animated (SMPL's local joint rotations).
-- node 25 ``body``: one skinned mesh, the bind-pose mesh ``v_template + shapedirs·β`` (SMPL's canonical,
+- node 26 ``body``: one skinned mesh, the bind-pose mesh ``v_template + shapedirs·β`` (SMPL's canonical,
   y-up frame), JOINTS_0/WEIGHTS_0 = the 4 largest LBS weights per vertex renormalised, inverse bind
   matrices = translation by −(rest joint) for the person's betas.
+- node 27 ``video_camera`` (optional): the video's pinhole camera as a glTF perspective camera, a child of
+  ``shot_camera`` turned by π about x (glTF cameras look down their −z with y up).
 - one animation: keys at the fitted frames, time = frame / fps; rotations are slerped (LINEAR) and the
   translation interpolated linearly between fitted frames of one shot, and shot cuts are steps (the values
   before the cut are held until a quarter frame before it, those after it start at the cut frame). The
@@ -31,6 +39,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.spatial.transform import Rotation
 
 from msmesh.body.joints import SMPL24_NAMES
 from msmesh.body.model import BodyModel
@@ -42,8 +51,10 @@ from msmesh.render.painter import person_colour
 ROOT_ROTATION = [1.0, 0.0, 0.0, 0.0]  # quaternion (x, y, z, w) of a rotation by π about x
 FLOAT, UINT8, UINT32 = 5126, 5121, 5125
 ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER = 34962, 34963
-JOINT_NODE0 = 1  # node index of the pelvis
-MESH_NODE = 25
+SHOT_NODE = 1  # the current shot's camera pose
+JOINT_NODE0 = 2  # node index of the pelvis
+MESH_NODE = 26
+ShotCameras = dict[int, tuple[int, np.ndarray, np.ndarray]]  # shot id → (reference shot, R, t): X_shot = R X_ref + t
 
 
 class GlbBuilder:
@@ -163,14 +174,31 @@ def animation_keys(seq: SmplSequence, fps: float, shots: Sequence[Shot] | None, 
             "scale_times": np.asarray(scale_t) / fps, "scale": np.asarray(scale_v)}
 
 
+def shot_camera_keys(shots: Sequence[Shot], shot_cameras: ShotCameras, fps: float
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """STEP keys of node ``shot_camera``: times (S,) at each shot's first frame, rotations (S,4) (x,y,z,w) and
+    translations (S,3) of that shot's camera pose in the reference camera's coordinates, i.e. the inverse
+    of X_shot = R·X_ref + t: rotation Rᵀ, translation −Rᵀt."""
+    ordered = sorted((s for s in shots if s.id in shot_cameras), key=lambda s: s.start)
+    times, rots, trans = [], [], []
+    for k, s in enumerate(ordered):
+        _, R, t = shot_cameras[s.id]
+        R = np.asarray(R, np.float64)
+        times.append(0.0 if k == 0 else s.start / fps)
+        rots.append(Rotation.from_matrix(R.T).as_quat())
+        trans.append(-R.T @ np.asarray(t, np.float64))
+    return np.asarray(times), np.asarray(rots).reshape(-1, 4), np.asarray(trans).reshape(-1, 3)
+
+
 def person_glb(body: BodyModel, seq: SmplSequence, fps: float, shots: Sequence[Shot] | None = None,
-               step: int = 1, max_gap: int | None = None,
-               camera: tuple[float, int, int] | None = None) -> bytes:
+               step: int = 1, max_gap: int | None = None, camera: tuple[float, int, int] | None = None,
+               shot_cameras: ShotCameras | None = None) -> bytes:
     """The animated skinned GLB of one person, as bytes.
 
     ``camera`` = (focal px, width, height) adds the video's camera as a glTF perspective camera (node
-    ``video_camera`` at the scene origin looking down −z, which is the original camera once the root has turned
-    camera coordinates into glTF's), so a viewer can look at the body through the original shot.
+    ``video_camera``), so a viewer can look at the body through the original shot. ``shot_cameras``
+    (``camera_motion.chain_shots``; each chain's reference shot is placed at the first shot's camera)
+    animates node ``shot_camera`` with each shot's camera pose (see the module docstring).
     """
     betas = torch.as_tensor(np.asarray(seq.betas), dtype=torch.float32)
     with torch.no_grad():
@@ -200,7 +228,12 @@ def person_glb(body: BodyModel, seq: SmplSequence, fps: float, shots: Sequence[S
 
     rot0 = keys["rotations"][0] if len(keys["times"]) else np.tile([0.0, 0.0, 0.0, 1.0], (24, 1))
     tr0 = keys["translations"][0] if len(keys["times"]) else np.zeros(3)
-    nodes: list[dict[str, Any]] = [{"name": "camera_to_gltf", "rotation": ROOT_ROTATION, "children": [JOINT_NODE0]}]
+    cam_t, cam_r, cam_tr = shot_camera_keys(shots or [], shot_cameras or {}, fps)
+    shot_node: dict[str, Any] = {"name": "shot_camera", "children": [JOINT_NODE0]}
+    if len(cam_t):
+        shot_node.update(rotation=[float(x) for x in cam_r[0]], translation=[float(x) for x in cam_tr[0]])
+    nodes: list[dict[str, Any]] = [{"name": "camera_to_gltf", "rotation": ROOT_ROTATION, "children": [SHOT_NODE]},
+                                   shot_node]
     for j in range(24):
         local = rest[j] if parents[j] < 0 else rest[j] - rest[parents[j]]
         if parents[j] < 0:
@@ -215,40 +248,49 @@ def person_glb(body: BodyModel, seq: SmplSequence, fps: float, shots: Sequence[S
     g.gltf["nodes"] = nodes
     g.gltf["skins"] = [{"name": f"p{seq.id}_skeleton", "inverseBindMatrices": ibm_acc, "skeleton": 0,
                         "joints": [JOINT_NODE0 + j for j in range(24)]}]
-    scene_nodes = [0, MESH_NODE]
     if camera is not None:
         focal, width, height = camera
         g.gltf["cameras"] = [{"name": "video", "type": "perspective", "perspective": {
             "yfov": float(2 * np.arctan(height / (2 * focal))), "aspectRatio": float(width / height),
             "znear": 0.01, "zfar": 1000.0}}]
-        nodes.append({"name": "video_camera", "camera": 0})
-        scene_nodes.append(len(nodes) - 1)
-    g.gltf["scenes"] = [{"name": f"person {seq.id}", "nodes": scene_nodes}]
+        nodes.append({"name": "video_camera", "camera": 0, "rotation": ROOT_ROTATION})
+        shot_node["children"].append(len(nodes) - 1)
+    g.gltf["scenes"] = [{"name": f"person {seq.id}", "nodes": [0, MESH_NODE]}]
     g.gltf["scene"] = 0
+
+    samplers: list[dict[str, Any]] = []
+    channels: list[dict[str, Any]] = []
+
+    def animate(node: int, path: str, times: int, values: np.ndarray, kind: str, interpolation: str) -> None:
+        channels.append({"sampler": len(samplers), "target": {"node": node, "path": path}})
+        samplers.append({"input": times, "output": g.accessor(values, kind, FLOAT), "interpolation": interpolation})
 
     if len(keys["times"]):
         t_in = g.accessor(keys["times"], "SCALAR", FLOAT, minmax=True)
-        samplers = [{"input": t_in, "output": g.accessor(keys["rotations"][:, j], "VEC4", FLOAT),
-                     "interpolation": "LINEAR"} for j in range(24)]
-        channels = [{"sampler": j, "target": {"node": JOINT_NODE0 + j, "path": "rotation"}} for j in range(24)]
-        pelvis_t = keys["translations"] + rest[0]
-        samplers.append({"input": t_in, "output": g.accessor(pelvis_t, "VEC3", FLOAT), "interpolation": "LINEAR"})
-        channels.append({"sampler": 24, "target": {"node": JOINT_NODE0, "path": "translation"}})
+        for j in range(24):
+            animate(JOINT_NODE0 + j, "rotation", t_in, keys["rotations"][:, j], "VEC4", "LINEAR")
+        animate(JOINT_NODE0, "translation", t_in, keys["translations"] + rest[0], "VEC3", "LINEAR")
         s_in = g.accessor(keys["scale_times"], "SCALAR", FLOAT, minmax=True)
-        scale = np.repeat(keys["scale"][:, None], 3, axis=1)
-        samplers.append({"input": s_in, "output": g.accessor(scale, "VEC3", FLOAT), "interpolation": "STEP"})
-        channels.append({"sampler": 25, "target": {"node": JOINT_NODE0, "path": "scale"}})
+        animate(JOINT_NODE0, "scale", s_in, np.repeat(keys["scale"][:, None], 3, axis=1), "VEC3", "STEP")
+    if len(cam_t) > 1:
+        c_in = g.accessor(cam_t, "SCALAR", FLOAT, minmax=True)
+        animate(SHOT_NODE, "rotation", c_in, cam_r, "VEC4", "STEP")
+        animate(SHOT_NODE, "translation", c_in, cam_tr, "VEC3", "STEP")
+    if channels:
         g.gltf["animations"] = [{"name": "fitted", "samplers": samplers, "channels": channels}]
     g.gltf["extras"] = {"msmesh": {
         "person": int(seq.id), "fps": float(fps), "frames": [int(f) for f in seq.frames],
-        "coordinates": "skeleton under node camera_to_gltf (rotation pi about x) in camera coordinates: "
-                       "x right, y down, z forward, metres; bind mesh in SMPL's canonical y-up frame",
+        "coordinates": "skeleton under nodes camera_to_gltf (rotation pi about x) and shot_camera (the current "
+                       "shot's camera pose in the first shot's camera coordinates) in the frame's camera "
+                       "coordinates: x right, y down, z forward, metres; bind mesh in SMPL's canonical y-up frame",
+        "shot_cameras": [{"shot": int(sid), "reference_shot": int(ref), "R": np.round(R, 6).tolist(),
+                          "t": np.round(t, 5).tolist()} for sid, (ref, R, t) in (shot_cameras or {}).items()],
     }}
     return g.to_bytes()
 
 
 def write_person_glb(path: Path, body: BodyModel, seq: SmplSequence, fps: float,
                      shots: Sequence[Shot] | None = None, step: int = 1, max_gap: int | None = None,
-                     camera: tuple[float, int, int] | None = None) -> None:
+                     camera: tuple[float, int, int] | None = None, shot_cameras: ShotCameras | None = None) -> None:
     """Write ``p{id}.glb`` atomically."""
-    atomic_write_bytes(path, person_glb(body, seq, fps, shots, step, max_gap, camera))
+    atomic_write_bytes(path, person_glb(body, seq, fps, shots, step, max_gap, camera, shot_cameras))

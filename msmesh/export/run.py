@@ -94,45 +94,61 @@ def export_objs(run_dir: Path, body: BodyModel, fit: FitResult, advance: Callabl
     return count
 
 
-def export_run(run_dir: Path, smpl_path: Path, video_path: Path | None, obj: bool, glb: bool, overlay: bool,
-               body_model_name: str, progress: Progress | None = None, side_by_side: bool = False,
-               params_json: bool = False) -> dict[str, int]:
+def export_run(run_dir: Path, *, obj: bool = False, glb: bool = False, json: bool = False, video: bool = False,
+               side_by_side: bool = False, progress: Progress | None = None, smpl_path: Path | None = None,
+               video_path: Path | None = None, body_model: str = "auto", body: BodyModel | None = None,
+               overlay: bool | None = None, params_json: bool | None = None,
+               body_model_name: str | None = None) -> dict[str, int]:
     """Write the requested exports of a run folder; returns counts for the summary table.
 
-    ``body_model_name`` "auto" uses the model named in the parameters file ("open" or "smpl").
+    ``obj``: meshes/*.obj; ``glb``: p{id}.glb; ``json``: smpl.json; ``video``: overlay.mp4 (with a side
+    view when ``side_by_side``); cameras.json is always written when shots.json is there. ``smpl_path``
+    defaults to the run's smpl.npz (else smpl.json), ``video_path`` to the source named in video.json.
+    ``body_model`` "auto" uses the model named in the parameters file ("open" or "smpl"); ``body`` passes a
+    ready model instead (any object with BodyModel's interface, e.g. a tiny one in tests).
+    ``overlay``, ``params_json`` and ``body_model_name`` are the older names of ``video``, ``json`` and
+    ``body_model`` (still accepted from stages.py).
     """
-    from msmesh.export.camera_motion import write_cameras
+    from msmesh.export.camera_motion import chain_shots, write_cameras
     from msmesh.export.glb_skinned import write_person_glb
     from msmesh.render.interp import sampling_step
 
+    video = video if overlay is None else overlay
+    json = json if params_json is None else params_json
+    body_model = body_model if body_model_name is None else body_model_name
     run_dir = Path(run_dir)
     check_run_dir(run_dir)
+    smpl_path = find_smpl(run_dir) if smpl_path is None else Path(smpl_path)
     progress = progress or _no_progress
     info = load_video_json(run_dir / "video.json")
     fit = load_smpl(smpl_path)
     shots = _load_shots(run_dir)
     step = sampling_step(info.sampled_frames)
     counts: dict[str, int] = {}
+    shot_cameras = None
     if shots is not None:
-        counts["camera_cuts"] = write_cameras(run_dir / "cameras.json", fit, shots, window=2 * step)
-    if params_json and smpl_path.suffix != ".json":
+        cuts = write_cameras(run_dir / "cameras.json", fit, shots, window=2 * step)
+        counts["camera_cuts"] = sum(c["R"] is not None for c in cuts)
+        shot_cameras = chain_shots(cuts, shots)
+    if json and smpl_path.suffix != ".json":
         save_smpl(run_dir / "smpl.json", fit, format="json")
         counts["json"] = 1
-    if not (obj or glb or overlay):
+    if not (obj or glb or video):
         return counts
-    body = _body(body_model_name, fit)
-    if overlay:
+    if body is None:
+        body = _body(body_model, fit)
+    if video:
         src = _resolve_video(video_path, info, run_dir)
     if glb:
         advance = progress("glb", len(fit.people))
         for p in fit.people:
             write_person_glb(run_dir / f"p{p.id}.glb", body, p, info.fps, shots, step,
-                             camera=(fit.focal, info.width, info.height))
+                             camera=(fit.focal, info.width, info.height), shot_cameras=shot_cameras)
             advance(1)
         counts["glb"] = len(fit.people)
     if obj:
         counts["obj"] = export_objs(run_dir, body, fit, progress("obj", int(sum(len(p) for p in fit.people))))
-    if overlay:
+    if video:
         from msmesh.render.video_overlay import write_overlay
 
         counts["overlay_frames"] = write_overlay(run_dir / "overlay.mp4", src, info, fit, shots, body,

