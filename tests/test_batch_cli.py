@@ -12,11 +12,14 @@ from msmesh.cli import main
 from msmesh.errors import InputError, MsmeshError
 
 
-def test_missing_input_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["batch", str(tmp_path / "nope.mp4"), "--out", str(tmp_path / "out"), "--quiet"])
-    err = capsys.readouterr().err
+@pytest.mark.parametrize("quiet", [["--quiet"], []])
+def test_missing_input_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          quiet: list[str]) -> None:
+    code = main(["batch", str(tmp_path / "nope.mp4"), "--out", str(tmp_path / "out"), *quiet])
+    captured = capsys.readouterr()
     assert code == 2
-    assert err.count("\n") == 1 and "nope.mp4: no such file or folder" in err
+    assert captured.err.startswith("msmesh: error:") and captured.err.count("\n") == 1
+    assert "nope.mp4: no such file or folder" in captured.err and captured.out == ""
 
 
 def test_engine_ray_without_ray_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,

@@ -41,17 +41,16 @@ class RichBatchDisplay(BatchListener):
         self.started: dict[str, float] = {}
 
     def __enter__(self) -> RichBatchDisplay:
-        if self.enabled:
-            self.progress.start()
-        return self
+        return self  # the display starts with the first batch (begin): an input error draws nothing
 
     def __exit__(self, *exc: object) -> None:
-        if self.enabled:
+        if self.progress.live.is_started:
             self.progress.stop()
 
     def begin(self, items: Sequence[BatchItem], skipped: Sequence[BatchItem]) -> None:
         if not self.enabled:
             return
+        self.progress.start()
         self.overall = self.progress.add_task("videos", total=len(items), completed=len(skipped),
                                               stage="")
         if skipped:
