@@ -7,7 +7,11 @@ PROVENANCE.md) and its sha256 is checked once at load. Input: the frame letterbo
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -48,9 +52,8 @@ class MoveNet:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError as exc:  # pragma: no cover - a runtime dependency
             raise ModelUnavailableError("MoveNet needs ai-edge-litert: pip install ai-edge-litert") from exc
-        import os
-
-        self._interp = Interpreter(model_content=data, num_threads=threads or max(1, os.cpu_count() or 1))
+        with _native_stderr_silenced():
+            self._interp = Interpreter(model_content=data, num_threads=threads or max(1, os.cpu_count() or 1))
         self._input = self._interp.get_input_details()[0]["index"]
         self._output = self._interp.get_output_details()[0]["index"]
         self._shape: tuple[int, int] | None = None
@@ -71,7 +74,8 @@ class MoveNet:
         canvas[:rh, :rw] = cv2.resize(image, (rw, rh), interpolation=cv2.INTER_AREA)
         if self._shape != (ih, iw):
             self._interp.resize_tensor_input(self._input, [1, ih, iw, 3])
-            self._interp.allocate_tensors()
+            with _native_stderr_silenced():  # LiteRT logs "INFO: Created ... XNNPACK delegate" from C++
+                self._interp.allocate_tensors()
             self._shape = (ih, iw)
         self._interp.set_tensor(self._input, canvas[None])
         self._interp.invoke()
@@ -96,3 +100,22 @@ class MoveNet:
             people.append(Detection(bbox=bbox.astype(np.float64), keypoints=keypoints.astype(np.float64),
                                     score=score))
         return people
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null for a moment: native libraries' log lines bypass Python's stderr."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # pytest capture or a replaced stderr: nothing to do
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
