@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from msmesh.assets import ASSETS_DIR
 from msmesh.body.joints import (
     COCO17_NAMES,
     SMPL24_NAMES,
@@ -57,11 +58,8 @@ class BodyOutput:
 
 def open_model_path() -> Path | None:
     """The shipped open model file, or None if it is not installed."""
-    here = Path(__file__).resolve()
-    for cand in (here.parents[2] / "assets" / "body" / OPEN_MODEL_FILE, here.parent / "assets" / OPEN_MODEL_FILE):
-        if cand.is_file():
-            return cand
-    return None
+    path = ASSETS_DIR / "body" / OPEN_MODEL_FILE
+    return path if path.is_file() else None
 
 
 def smpl_model_path() -> Path | None:

@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
+from msmesh.assets import ASSETS_DIR
 from msmesh.errors import InputError
 from msmesh.fit.prior import joint_limit_bounds
 
-CLIPS_FILE = Path(__file__).resolve().parents[2] / "assets" / "priors" / "deepmimic_smpl.npz"
+CLIPS_FILE = ASSETS_DIR / "priors" / "deepmimic_smpl.npz"
 HELD_OUT_CLIPS = ("run", "punch", "dance_b", "kick")
 
 

@@ -21,10 +21,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from msmesh.assets import ASSETS_DIR
 from msmesh.body.joints import SMPL24_NAMES
 from msmesh.errors import InputError
 
-PRIOR_DIR = Path(__file__).resolve().parents[2] / "assets" / "priors"
+PRIOR_DIR = ASSETS_DIR / "priors"
 OPEN_GMM_FILE = "open_gmm_08.npz"
 DEFAULT_PRIOR = "gmm+limits"
 PRIOR_CHOICES = ("gmm+limits", "gmm", "limits", "l2")

@@ -17,10 +17,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from msmesh.assets import ASSETS_DIR
 from msmesh.errors import ModelUnavailableError
 from msmesh.people.detect import Detection
 
-ASSET_DIR = Path(__file__).resolve().parents[2] / "assets" / "models" / "movenet"
+ASSET_DIR = ASSETS_DIR / "models" / "movenet"
 
 
 def _expected_sha256(folder: Path) -> str | None:
