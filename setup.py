@@ -1,5 +1,6 @@
 """Build hook: a wheel carries the run-time assets (assets/body, assets/priors, assets/models) as
-msmesh/_assets, so a non-editable install works offline. Everything else is in pyproject.toml."""
+msmesh/_assets, so a non-editable install works offline. assets/readme (README images) stays out; an
+editable install reads the checkout's assets/ directly. Everything else is in pyproject.toml."""
 
 import shutil
 from pathlib import Path
@@ -19,8 +20,12 @@ class BuildPyWithAssets(build_py):
             return
         source = Path(__file__).resolve().parent / "assets"
         target = Path(self.build_lib) / "msmesh" / "_assets"
+        shutil.rmtree(target, ignore_errors=True)  # no stale files from an earlier build in build/lib
         for part in RUNTIME_PARTS:
-            shutil.copytree(source / part, target / part, dirs_exist_ok=True)
+            if not (source / part).is_dir():
+                raise FileNotFoundError(f"{source / part} is missing: a wheel without it would not run offline")
+            shutil.copytree(source / part, target / part,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".DS_Store"))
 
 
 setup(cmdclass={"build_py": BuildPyWithAssets})

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from msmesh.assets import ASSETS_DIR
+from msmesh.assets import find_asset
 from msmesh.body.joints import (
     COCO17_NAMES,
     SMPL24_NAMES,
@@ -58,8 +58,8 @@ class BodyOutput:
 
 def open_model_path() -> Path | None:
     """The shipped open model file, or None if it is not installed."""
-    path = ASSETS_DIR / "body" / OPEN_MODEL_FILE
-    return path if path.is_file() else None
+    path = find_asset("body", OPEN_MODEL_FILE)
+    return path if path is not None and path.is_file() else None
 
 
 def smpl_model_path() -> Path | None:

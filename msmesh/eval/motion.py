@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
-from msmesh.assets import ASSETS_DIR
+from msmesh.assets import asset_path
 from msmesh.errors import InputError
 from msmesh.fit.prior import joint_limit_bounds
 
-CLIPS_FILE = ASSETS_DIR / "priors" / "deepmimic_smpl.npz"
+CLIPS_FILE = "deepmimic_smpl.npz"  # in assets/priors/
 HELD_OUT_CLIPS = ("run", "punch", "dance_b", "kick")
 
 
@@ -43,11 +43,7 @@ def clip_names() -> list[str]:
 
 
 def _clips_file() -> Path:
-    if not CLIPS_FILE.is_file():
-        raise InputError(
-            f"motion clips {CLIPS_FILE} are missing; rebuild them with tools/build_pose_prior.py"
-        )
-    return CLIPS_FILE
+    return asset_path("priors", CLIPS_FILE)
 
 
 def _resample_rotvecs(rv: np.ndarray, t_src: np.ndarray, t_dst: np.ndarray) -> np.ndarray:

@@ -21,11 +21,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from msmesh.assets import ASSETS_DIR
+from msmesh.assets import asset_path
 from msmesh.body.joints import SMPL24_NAMES
 from msmesh.errors import InputError
 
-PRIOR_DIR = ASSETS_DIR / "priors"
 OPEN_GMM_FILE = "open_gmm_08.npz"
 DEFAULT_PRIOR = "gmm+limits"
 PRIOR_CHOICES = ("gmm+limits", "gmm", "limits", "l2")
@@ -161,10 +160,8 @@ def load_gmm(path: str | os.PathLike[str]) -> GMMPrior:
 
 
 def open_gmm_path() -> Path:
-    path = PRIOR_DIR / OPEN_GMM_FILE
-    if not path.is_file():
-        raise InputError(f"the open pose prior {path} is missing; rebuild it with tools/build_pose_prior.py")
-    return path
+    """The shipped open pose prior (ModelUnavailableError if it is not installed)."""
+    return asset_path("priors", OPEN_GMM_FILE)
 
 
 def mean_pose() -> np.ndarray:

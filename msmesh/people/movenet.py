@@ -17,11 +17,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from msmesh.assets import ASSETS_DIR
+from msmesh.assets import asset_path
 from msmesh.errors import ModelUnavailableError
 from msmesh.people.detect import Detection
 
-ASSET_DIR = ASSETS_DIR / "models" / "movenet"
+
+def __getattr__(name: str) -> Path:
+    """``ASSET_DIR``: the shipped MoveNet folder, resolved on first use (ModelUnavailableError if missing)."""
+    if name == "ASSET_DIR":
+        return asset_path("models", "movenet")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _expected_sha256(folder: Path) -> str | None:
@@ -40,7 +45,7 @@ class MoveNet:
 
     def __init__(self, model_path: str | Path | None = None, min_score: float = 0.2, threads: int | None = None,
                  long_side: int = 448, border: float = 0.015) -> None:
-        path = Path(model_path) if model_path else ASSET_DIR / "movenet.tflite"
+        path = Path(model_path) if model_path else asset_path("models", "movenet", "movenet.tflite")
         if not path.exists():
             raise ModelUnavailableError(f"MoveNet model not found at {path}; rebuild it with "
                                         "tools/extract_movenet.py (see assets/models/movenet/PROVENANCE.md)")
