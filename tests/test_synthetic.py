@@ -45,3 +45,20 @@ def test_multishot_beats_frame_mode_on_truncated_frames(bm) -> None:
     assert multi["pa_mpjpe_truncated_mm"] < frame["pa_mpjpe_truncated_mm"] - 5.0
     assert multi["pa_mpjpe_mm"] < frame["pa_mpjpe_mm"]
     assert multi["cross_shot_pck"] > frame["cross_shot_pck"] + 0.1
+
+
+def test_hard_benchmark_is_mostly_truncated_with_frequent_cuts(bm) -> None:
+    from msmesh.eval.synthetic_hard import hard_config
+
+    data = generate(bm, hard_config(0, frames=30))
+    truncated = np.concatenate(list(data.truncated.values()))
+    assert truncated.mean() >= 0.4
+    assert len(data.tracks.people) == 8
+    for p in data.tracks.people:
+        lengths = np.diff(np.flatnonzero(np.diff(np.r_[-1, p.shot, -2]) != 0))
+        assert lengths[:-1].min() >= 3 and lengths.max() <= 10  # last shot may be cut short
+    # fast sequences move more per frame than the slow procedural ones
+    def speed(pid: int) -> float:
+        return float(np.abs(np.diff(data.gt_params[pid]["body_pose"], axis=0)).mean())
+
+    assert min(speed(6), speed(7)) > 1.5 * max(speed(4), speed(5))

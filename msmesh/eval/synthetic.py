@@ -94,6 +94,8 @@ class SyntheticConfig:
     seed: int = 0
     clips: tuple[str, ...] = HELD_OUT_CLIPS
     procedural: int = 4
+    fast: int = 0  # extra procedural sequences played ``fast_factor`` × faster (fast motion between frames)
+    fast_factor: float = 3.0
     frames: int = 24  # sampled frames per sequence
     fps: float = 15.0  # rate of the sampled frames
     video_fps: float = 30.0  # the synthetic video's rate (frame step = video_fps / fps)
@@ -264,6 +266,11 @@ def generate(bm, cfg: SyntheticConfig | None = None) -> SyntheticSet:
     motions += [
         procedural_motion(cfg.frames, cfg.fps, rng, mean_pose, f"procedural{i}")
         for i in range(cfg.procedural)
+    ]
+    # fast motion: the same smooth random motion evaluated on a time axis ``fast_factor`` × longer
+    motions += [
+        procedural_motion(cfg.frames, cfg.fps / cfg.fast_factor, rng, mean_pose, f"fast{i}")
+        for i in range(cfg.fast)
     ]
     step = int(round(cfg.video_fps / cfg.fps))
     people, clean, shots = [], [], []
