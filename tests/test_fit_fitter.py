@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from msmesh.data import load_smpl, save_tracks
+from msmesh.data import FitResult, SmplSequence, load_smpl, save_tracks
 from msmesh.errors import InputError
 from msmesh.eval.synthetic import SyntheticConfig, generate
 from msmesh.fit.camera import project_np
@@ -119,3 +119,51 @@ def test_cli_fit_writes_smpl(tmp_path, small) -> None:
     res = load_smpl(tmp_path / "run" / "smpl.json")
     assert len(res.people) == 2 and res.people[0].joints.shape == (8, 24, 3)
     assert main(["fit", str(tmp_path / "missing.json"), "--out", str(tmp_path / "x")]) == 2
+
+
+def _gt_init(data) -> FitResult:
+
+    seqs = []
+    for p in data.tracks.people:
+        g = data.gt_params[p.id]
+        seqs.append(
+            SmplSequence(
+                id=p.id, frames=p.frames, shot=p.shot, global_orient=g["global_orient"].astype(np.float32),
+                body_pose=g["body_pose"].astype(np.float32), betas=g["betas"].astype(np.float32),
+                transl=g["transl"].astype(np.float32), joints=data.gt_joints[p.id].astype(np.float32),
+            )
+        )
+    cam = data.tracks.camera
+    return FitResult(people=seqs, focal=cam.focal, center=tuple(cam.center))
+
+
+def test_init_prior_weights_follow_missing_keypoints() -> None:
+    from msmesh.fit.fitter import init_prior_weights
+
+    conf = np.ones((3, 17))
+    conf[1, 11:17] = 0.0  # legs unseen
+    w = init_prior_weights(conf, np.array([True, True, False]), 0.05).reshape(3, 23, 3)
+    assert w[0].max() == 0.0 and w[2].max() == 0.0  # all seen / no init estimate
+    assert np.allclose(w[1, [0, 3, 6], :], 1.0)  # l_hip, l_knee, l_ankle: every witness missing
+    assert np.allclose(w[1, [17, 19], :], 0.0)  # r_elbow, r_wrist: arms seen
+    assert np.allclose(w[1, 2, :], 0.5)  # spine1: half of the body keypoints missing
+
+
+def test_init_prior_keeps_the_init_pose_where_keypoints_are_missing(bm, small) -> None:
+    noisy = _gt_init(small)
+    rng = np.random.default_rng(0)
+    for seq in noisy.people:  # a regressor-like estimate: the truth plus 0.15 rad of noise
+        seq.body_pose = seq.body_pose + rng.normal(0, 0.15, seq.body_pose.shape).astype(np.float32)
+    legs = [3 * (j - 1) + k for j in (1, 2, 4, 5) for k in range(3)]
+
+    def leg_gap(weight: float) -> float:
+        res = fit_tracks(small.tracks, bm, mode="frame", init=noisy, init_prior_weight=weight, stage2_iters=60)
+        gaps = []
+        for seq, start, track in zip(res.people, noisy.people, small.tracks.people, strict=True):
+            unseen = (track.keypoints[:, 13:17, 2] == 0).all(1)
+            gaps.append(np.abs(seq.body_pose[unseen][:, legs] - start.body_pose[unseen][:, legs]).mean())
+        return float(np.mean(gaps))
+
+    assert any((p.keypoints[:, 13:17, 2] == 0).all(1).any() for p in small.tracks.people)
+    free, held = leg_gap(0.0), leg_gap(1e5)
+    assert held < 0.2 * free
