@@ -54,6 +54,9 @@ def test_fast_path_equals_full_path(bm):
     assert out.vertices.shape == (B, 13718, 3) and out.joints.shape == (B, 24, 3) and out.coco17.shape == (B, 17, 3)
     assert (out.joints - j).abs().max().item() < 1e-5
     assert (out.coco17 - c).abs().max().item() < 1e-5
+    j2, c2, lm = bm.joints_only(go, bp, be, tr, landmarks=True)
+    assert torch.equal(j2, j) and torch.equal(c2, c) and lm.shape == (B, 33, 3)
+    assert (out.landmarks - lm).abs().max().item() < 1e-5
 
 
 def test_fast_path_has_gradients(bm):

@@ -97,6 +97,7 @@ def test_smpl_model_runs_through_smplx_and_fast_path_agrees(smpl_pickle, monkeyp
     j, c = bm.joints_only(*args)
     assert (out.joints - j).abs().max() < 1e-5
     assert (out.coco17 - c).abs().max() < 1e-5
+    assert (out.landmarks - bm.joints_only(*args, landmarks=True)[2]).abs().max() < 1e-5
     # COCO body points are SMPL joints, face points SMPL vertices
     assert torch.allclose(out.coco17[:, 9], out.joints[:, 20])  # left_wrist == l_wrist
     assert torch.allclose(out.coco17[:, 0], out.vertices[:, 332])  # nose

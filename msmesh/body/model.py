@@ -15,6 +15,7 @@ import contextlib
 import io
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -221,19 +222,9 @@ class BodyModel(nn.Module):
         sd = np.asarray(data["shapedirs"], np.float64)[:, :, :NUM_BETAS]
         buf("fast_j_template", jreg @ vt)  # (24,3)
         buf("fast_j_dirs", np.einsum("jv,vck->kjc", jreg, sd).reshape(NUM_BETAS, 72))  # (10,72)
-        w_s = np.asarray(data["weights"], np.float64)[vidx]  # (S,24)
-        if self.has_posedirs:  # per-vertex LBS of the (few) COCO vertices, pose blend shapes included
-            buf("fast_v_template", vt[vidx])  # (S,3)
-            buf("fast_v_dirs", sd[vidx].transpose(2, 0, 1).reshape(NUM_BETAS, -1))  # (10,S*3)
-            buf("fast_weights", w_s)
-            buf("fast_posedirs", np.asarray(posedirs, np.float64)[vidx].reshape(-1, 207).T)  # (207,S*3)
-        else:  # no pose blend shapes: contract regressor x weights x vertices once (exact, S-independent)
-            cw = np.einsum("ks,sj->kjs", c_v, w_s)  # (17,24,S)
-            buf("fast_kp_m", cw.sum(-1))  # (17,24)
-            cw_g0 = np.einsum("kjs,sc->kjc", cw, vt[vidx])
-            buf("fast_kp_g0", cw_g0)  # (17,24,3)
-            gd = np.tensordot(cw, sd[vidx], axes=([2], [0]))  # (17,24,3,10)
-            buf("fast_kp_gd", gd.transpose(3, 0, 1, 2).reshape(NUM_BETAS, -1))  # (10,17*24*3)
+        self._point_sets: dict[str, bool] = {}
+        self._register_points("coco", c_v, vidx, c_j, data, posedirs, buf)
+        self._register_points("lm", lm_v[:, lm_vidx], lm_vidx, lm_j, data, posedirs, buf)
         depth = smpl24_depths()
         self._levels = [[j for j in range(24) if depth[j] == d] for d in range(1, max(depth) + 1)]
         self._level_parent_pos = []
@@ -247,13 +238,60 @@ class BodyModel(nn.Module):
         self._levels_contiguous = sum(self._levels, [0]) == list(range(24))
         self._split_sizes = [1] + [len(lvl) for lvl in self._levels]
         self._level_parent_sel = [_selector(pp) for pp in self._level_parent_pos]
-        self._coco_cj_used = bool(np.any(c_j))
         # batch-last forms for joints_only: rest joints (3,24,1) + (72 rows (c,j), 10) @ betasᵀ
         buf("fast_j_template_t", (jreg @ vt).T[:, :, None])
         buf("fast_j_dirs_t", np.einsum("jv,vck->cjk", jreg, sd).reshape(72, NUM_BETAS))
-        if not self.has_posedirs:  # the COCO contraction as GEMMs over 72 columns (d, j)
-            buf("fast_kp_g0_t", cw_g0.transpose(0, 2, 1).reshape(17, 72))  # (17, (d,j))
-            buf("fast_kp_gd_t", gd.transpose(3, 0, 2, 1).reshape(NUM_BETAS * 17, 72))  # ((β,k), (d,j))
+
+    def _register_points(self, prefix: str, c_v: np.ndarray, vidx: np.ndarray, c_j: np.ndarray,
+                         data: dict[str, Any], posedirs: Any, buf: Callable[..., None]) -> None:
+        """Fast-path buffers of a regressed point set (COCO-17 or the 33 landmarks): points = C_v @ posed
+        vertices[vidx] + C_j @ joints, with the skinning of those few vertices precomputed."""
+        vt = np.asarray(data["v_template"], np.float64)
+        sd = np.asarray(data["shapedirs"], np.float64)[:, :, :NUM_BETAS]
+        w_s = np.asarray(data["weights"], np.float64)[vidx]  # (S,24)
+        k = c_v.shape[0]
+        if self.has_posedirs:  # per-vertex LBS of the (few) vertices, pose blend shapes included
+            buf(f"fast_{prefix}_v_template", vt[vidx])  # (S,3)
+            buf(f"fast_{prefix}_v_dirs", sd[vidx].transpose(2, 0, 1).reshape(NUM_BETAS, -1))  # (10,S*3)
+            buf(f"fast_{prefix}_weights", w_s)
+            buf(f"fast_{prefix}_posedirs", np.asarray(posedirs, np.float64)[vidx].reshape(-1, 207).T)
+            buf(f"fast_{prefix}_cv", c_v)
+        else:  # no pose blend shapes: contract regressor x weights x vertices once (exact, S-independent)
+            cw = np.einsum("ks,sj->kjs", c_v, w_s)  # (K,24,S)
+            buf(f"fast_{prefix}_m", cw.sum(-1))  # (K,24)
+            cw_g0 = np.einsum("kjs,sc->kjc", cw, vt[vidx])  # (K,24,3)
+            gd = np.tensordot(cw, sd[vidx], axes=([2], [0]))  # (K,24,3,10)
+            # as GEMMs over 72 columns (d, j)
+            buf(f"fast_{prefix}_g0_t", cw_g0.transpose(0, 2, 1).reshape(k, 72))  # (K, (d,j))
+            buf(f"fast_{prefix}_gd_t", gd.transpose(3, 0, 2, 1).reshape(NUM_BETAS * k, 72))  # ((β,k), (d,j))
+        buf(f"fast_{prefix}_cj", c_j)
+        self._point_sets[prefix] = bool(np.any(c_j))
+
+    def _posed_points(self, prefix: str, rot: Tensor, Rw: Tensor, A_t: Tensor, be: Tensor, joints: Tensor
+                      ) -> Tensor:
+        """A registered point set (B,K,3) without translation, from the chain's batch-last rotations."""
+        B = be.shape[0]
+        g = lambda name: getattr(self, f"fast_{prefix}_{name}")  # noqa: E731
+        if self.has_posedirs:
+            Rw_b = Rw.permute(3, 2, 0, 1)
+            S = g("weights").shape[0]
+            v = g("v_template") + (be @ g("v_dirs")).view(B, S, 3)
+            eye = torch.eye(3, dtype=rot.dtype, device=rot.device)
+            pf = (rot.permute(3, 2, 0, 1)[:, 1:] - eye).reshape(B, 207)
+            v = v + (pf @ g("posedirs")).view(B, S, 3)
+            A = torch.cat([Rw_b, A_t.permute(2, 1, 0)[..., None]], -1).reshape(B, 24, 12)
+            T = (g("weights") @ A).view(B, S, 3, 4)
+            vp = (T[..., :3] @ v[..., None])[..., 0] + T[..., 3]
+            return g("cv") @ vp + g("cj") @ joints
+        # pts[c,k] = sum_(d,j) (g0 + β·gd)[k,(d,j)] R[c,(d,j)] + m[k,j] A_t[c,j]  (G_kj = Σ_v c_kv w_vj v_v(β))
+        k = g("m").shape[0]
+        Rf = Rw.reshape(3, 72, B)
+        pts_t = g("g0_t") @ Rf + g("m") @ A_t  # (3,K,B)
+        pts_t = pts_t + ((g("gd_t") @ Rf).view(3, NUM_BETAS, k, B) * be.T[None, :, None]).sum(1)
+        pts = pts_t.permute(2, 1, 0)
+        if self._point_sets[prefix]:
+            pts = pts + g("cj") @ joints
+        return pts
 
     # ------------------------------------------------------------------ arrays for the exporter etc.
     @property
@@ -326,8 +364,9 @@ class BodyModel(nn.Module):
         return BodyOutput(vertices=out.vertices, joints=joints, coco17=coco, landmarks=landmarks)
 
     def joints_only(self, global_orient: Tensor, body_pose: Tensor, betas: Tensor | None = None,
-                    transl: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """Fast path without the mesh: SMPL joints (B,24,3) and COCO-17 (B,17,3), equal to forward().
+                    transl: Tensor | None = None, landmarks: bool = False) -> tuple[Tensor, ...]:
+        """Fast path without the mesh: SMPL joints (B,24,3) and COCO-17 (B,17,3), equal to forward(); with
+        ``landmarks=True`` also the 33 BlazePose landmarks (B,33,3) as a third output.
 
         Written for CPU autograd speed (the fitter's inner loop): everything is laid out batch-last —
         rotations (3,3,24,B), points (3,24,B) — so the 3×3 products of the kinematic chain unroll into a few
@@ -359,25 +398,10 @@ class BodyModel(nn.Module):
         # COCO-17 = regressor over LBS-posed vertices; only the vertices it touches matter
         A_t = tw - _mv3_t(Rw, J)  # translation part of the skinning transforms (3,24,B)
         joints = tw.permute(2, 1, 0)
-        if self.has_posedirs:
-            Rw_b = Rw.permute(3, 2, 0, 1)
-            S = self.fast_weights.shape[0]
-            v = self.fast_v_template + (be @ self.fast_v_dirs).view(B, S, 3)
-            eye = torch.eye(3, dtype=rot.dtype, device=rot.device)
-            pf = (rot.permute(3, 2, 0, 1)[:, 1:] - eye).reshape(B, 207)
-            v = v + (pf @ self.fast_posedirs).view(B, S, 3)
-            A = torch.cat([Rw_b, A_t.permute(2, 1, 0)[..., None]], -1).reshape(B, 24, 12)
-            T = (self.fast_weights @ A).view(B, S, 3, 4)
-            vp = (T[..., :3] @ v[..., None])[..., 0] + T[..., 3]
-            coco = self.coco_cv @ vp + self.coco_cj @ joints
-        else:
-            # coco[c,k] = sum_(d,j) (g0 + β·gd)[k,(d,j)] R[c,(d,j)] + m[k,j] A_t[c,j]  (G_kj = Σ_v c_kv w_vj v_v(β))
-            Rf = Rw.reshape(3, 72, B)
-            coco_t = self.fast_kp_g0_t @ Rf + self.fast_kp_m @ A_t  # (3,17,B)
-            coco_t = coco_t + ((self.fast_kp_gd_t @ Rf).view(3, NUM_BETAS, 17, B) * be.T[None, :, None]).sum(1)
-            coco = coco_t.permute(2, 1, 0)
-            if self._coco_cj_used:
-                coco = coco + self.coco_cj @ joints
+        coco = self._posed_points("coco", rot, Rw, A_t, be, joints)
+        if landmarks:
+            lms = self._posed_points("lm", rot, Rw, A_t, be, joints)
+            return joints + tr[:, None], coco + tr[:, None], lms + tr[:, None]
         return joints + tr[:, None], coco + tr[:, None]
 
 
