@@ -62,3 +62,26 @@ def test_hard_benchmark_is_mostly_truncated_with_frequent_cuts(bm) -> None:
         return float(np.abs(np.diff(data.gt_params[pid]["body_pose"], axis=0)).mean())
 
     assert min(speed(6), speed(7)) > 1.5 * max(speed(4), speed(5))
+
+
+def test_synthetic_landmarks_like_blazepose(bm) -> None:
+    from msmesh.eval.metrics import procrustes_align
+
+    cfg = SyntheticConfig(seed=5, clips=("walk",), procedural=1, frames=12)
+    plain = generate(bm, cfg)
+    data = generate(bm, SyntheticConfig(seed=5, clips=("walk",), procedural=1, frames=12, landmarks=True))
+    body = [*range(11, 17), *range(23, 29)]
+    errs = []
+    for p, q in zip(data.tracks.people, plain.tracks.people, strict=True):
+        assert np.array_equal(p.keypoints, q.keypoints) and q.landmarks is None
+        assert p.landmarks.shape == (12, 33, 3) and p.world_landmarks.shape == (12, 33, 4)
+        # COCO-17 ⊂ BlazePose-33: the same points, so the same in-image flags
+        from msmesh.body.joints import BLAZEPOSE33_TO_COCO17
+
+        clean = plain.clean.people[p.id].keypoints[..., 2] > 0
+        assert np.array_equal(p.landmarks[:, BLAZEPOSE33_TO_COCO17, 2] > 0, clean)
+        gt = data.gt_params[p.id]["landmarks_cam"]
+        gt = gt - (gt[:, 23:24] + gt[:, 24:25]) / 2
+        w = p.world_landmarks[..., :3]
+        errs.append(np.linalg.norm(procrustes_align(w[:, body], gt[:, body]) - gt[:, body], axis=-1).mean(1))
+    assert 0.07 < np.concatenate(errs).mean() < 0.125  # BlazePose vs triangulation: 85–110 mm

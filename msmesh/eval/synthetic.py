@@ -105,6 +105,9 @@ class SyntheticConfig:
     noise: float = 1.0
     drop: float = 0.05
     outliers: float = 0.02
+    landmarks: bool = False  # also BlazePose-33 landmarks and world landmarks (tracks@2), see _landmarks()
+    world_noise: float = 0.055  # m, per-landmark Gaussian σ of the world landmarks (×1.5 outside the image)
+    world_bone_error: float = 0.05  # m, limb-length error of the world landmarks, uniform ±, per person
 
 
 @dataclass
@@ -129,20 +132,80 @@ def _look_at(position: np.ndarray, target: np.ndarray) -> np.ndarray:
     return np.stack([right, down, fwd])
 
 
-def _world_joints(bm, motion: Motion, betas: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _world_joints(
+    bm, motion: Motion, betas: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     f32 = dict(dtype=torch.float32)
     t = len(motion)
     with torch.no_grad():
-        j, c = bm.joints_only(
+        j, c, lm = bm.joints_only(
             torch.tensor(motion.global_orient, **f32),
             torch.tensor(motion.body_pose, **f32),
             torch.tensor(np.tile(betas, (t, 1)), **f32),
             torch.tensor(motion.transl, **f32),
+            landmarks=True,
         )
         rest, _ = bm.joints_only(
             torch.zeros(1, 3), torch.zeros(1, 69), torch.tensor(betas[None], **f32), None
         )
-    return j.numpy().astype(np.float64), c.numpy().astype(np.float64), rest[0, 0].numpy().astype(np.float64)
+    as64 = [x.numpy().astype(np.float64) for x in (j, c, lm)]
+    return as64[0], as64[1], rest[0, 0].numpy().astype(np.float64), as64[2]
+
+
+# BlazePose-33 landmarks: the parent of each in a tree rooted at the hips (limb-length errors move subtrees),
+# and their 2D noise σ in COCO OKS units (face like eyes, hands like wrists, feet like ankles)
+LANDMARK_PARENT = {
+    **{k: 11 for k in range(11)},
+    11: 23, 12: 24, 13: 11, 14: 12, 15: 13, 16: 14,
+    **{k: 15 for k in (17, 19, 21)}, **{k: 16 for k in (18, 20, 22)},
+    23: -1, 24: 23, 25: 23, 26: 24, 27: 25, 28: 26, 29: 27, 30: 28, 31: 27, 32: 28,
+}
+LANDMARK_SIGMAS = np.array(
+    [0.026] + [0.025] * 10 + [0.079] * 2 + [0.072] * 2 + [0.062] * 8 + [0.107] * 2 + [0.087] * 2 + [0.089] * 6
+)
+
+
+def _landmarks(
+    lm_cam: np.ndarray, inside: np.ndarray, area: np.ndarray, cfg: SyntheticConfig, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Simulated BlazePose output for one person: (T,33,3) 2D landmarks + visibility and (T,33,4) world
+    landmarks (hip-centred camera axes + visibility).
+
+    2D: projected model landmarks with the same OKS-scaled noise as the keypoints, visibility U(0.6, 1) inside
+    the image and 0 outside (position 0 too). World: the true camera-frame landmarks around the hip centre,
+    each limb lengthened or shortened by up to ``world_bone_error`` (per person), plus Gaussian noise σ =
+    ``world_noise`` (1.5σ for landmarks outside the image, where BlazePose guesses) — ≈ 85–110 mm PA error,
+    like BlazePose against triangulation; off-image landmarks keep a low visibility U(0.1, 0.4), as BlazePose
+    still reports a (guessed) 3D point there.
+    """
+    t = len(lm_cam)
+    uv = project_np(lm_cam, default_focal(WIDTH, HEIGHT), (WIDTH / 2, HEIGHT / 2))
+    sigma = cfg.noise * 0.5 * LANDMARK_SIGMAS[None] * np.sqrt(area)[:, None]
+    vis = np.where(inside, rng.uniform(0.6, 1.0, inside.shape), 0.0)
+    uv = np.where(inside[..., None], uv + rng.normal(size=uv.shape) * sigma[..., None], 0.0)
+    lm2d = np.concatenate([uv, vis[..., None]], -1)
+    hip = (lm_cam[:, 23] + lm_cam[:, 24]) / 2
+    rel = lm_cam - hip[:, None]
+    scale = rng.uniform(-cfg.world_bone_error, cfg.world_bone_error, 33)
+    world = rel.copy()
+    for k in sorted(LANDMARK_PARENT, key=lambda k: _landmark_depth(k)):
+        p = LANDMARK_PARENT[k]
+        if p < 0:
+            continue
+        bone = rel[:, k] - rel[:, p]
+        length = np.linalg.norm(bone, axis=-1, keepdims=True).clip(1e-6)
+        world[:, k] = world[:, p] + bone * (1 + scale[k] / length)
+    noise = rng.normal(size=world.shape) * cfg.world_noise * np.where(inside, 1.0, 1.5)[..., None]
+    world = world + noise
+    wvis = np.where(inside, vis, rng.uniform(0.1, 0.4, inside.shape))
+    return lm2d, np.concatenate([world, wvis[..., None]], -1)
+
+
+def _landmark_depth(k: int) -> int:
+    d = 0
+    while LANDMARK_PARENT[k] >= 0:
+        k, d = LANDMARK_PARENT[k], d + 1
+    return d
 
 
 def make_sequence(
@@ -152,7 +215,7 @@ def make_sequence(
     t = len(motion)
     step = int(round(cfg.video_fps / cfg.fps))
     betas = np.clip(rng.normal(0, 0.8, 10), -2, 2) * (np.arange(10) < 4)
-    joints_w, coco_w, pelvis_rest = _world_joints(bm, motion, betas)
+    joints_w, coco_w, pelvis_rest, lm_w = _world_joints(bm, motion, betas)
     facing = Rotation.from_rotvec(motion.global_orient[0]).apply([0.0, 0.0, 1.0])
     base_az = np.arctan2(facing[0], facing[2])
     cams = []
@@ -188,6 +251,7 @@ def make_sequence(
     center = (WIDTH / 2, HEIGHT / 2)
     gt_cam = np.zeros((t, 24, 3))
     kp_cam = np.zeros((t, 17, 3))
+    lm_cam = np.zeros((t, 33, 3))
     go_c = np.zeros((t, 3))
     tr_c = np.zeros((t, 3))
     for s in shots:
@@ -201,6 +265,7 @@ def make_sequence(
         r = _look_at(pos, target)
         gt_cam[idx] = (joints_w[idx] - pos) @ r.T
         kp_cam[idx] = (coco_w[idx] - pos) @ r.T
+        lm_cam[idx] = (lm_w[idx] - pos) @ r.T
         go_c[idx] = (Rotation.from_matrix(r) * Rotation.from_rotvec(motion.global_orient[idx])).as_rotvec()
         tr_c[idx] = (motion.transl[idx] + pelvis_rest - pos) @ r.T - pelvis_rest
     uv = project_np(kp_cam, focal, center)
@@ -252,7 +317,20 @@ def make_sequence(
 
     clean_uv = np.where(inside[..., None], uv, 0.0)
     params = {"global_orient": go_c, "body_pose": motion.body_pose, "transl": tr_c, "betas": betas}
-    return (track(noisy, conf), track(clean_uv, inside.astype(np.float64)), shots, gt_cam, truncated, params)
+    observed = track(noisy, conf)
+    if cfg.landmarks:  # own generator: the keypoint data stay identical with or without landmarks
+        lm_uv = project_np(lm_cam, focal, center)
+        lm_inside = (
+            (lm_uv[..., 0] >= 0)
+            & (lm_uv[..., 0] < WIDTH)
+            & (lm_uv[..., 1] >= 0)
+            & (lm_uv[..., 1] < HEIGHT)
+            & (lm_cam[..., 2] > 0.05)
+        )
+        lm_rng = np.random.default_rng([cfg.seed, pid, 33])
+        observed.landmarks, observed.world_landmarks = _landmarks(lm_cam, lm_inside, area, cfg, lm_rng)
+        params["landmarks_cam"] = lm_cam
+    return (observed, track(clean_uv, inside.astype(np.float64)), shots, gt_cam, truncated, params)
 
 
 def generate(bm, cfg: SyntheticConfig | None = None) -> SyntheticSet:

@@ -1,0 +1,83 @@
+"""Why (or whether) cross-cut information reaches the close-ups: PA-MPJPE of truncated frames by their
+distance (in sampled frames) to the nearest untruncated frame of the same person, per fit mode and options.
+
+Prints one JSON object. Uses the hard synthetic benchmark (msmesh.eval.synthetic_hard), default on its tuning
+seed. Run: `python bench/multishot_reach.py [--seed 100] [--frames 60] [--set w_sm_joint=8000 ...]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+
+LEG_JOINTS = ("l_knee", "r_knee", "l_ankle", "r_ankle")
+
+
+def distance_to_untruncated(truncated: np.ndarray) -> np.ndarray:
+    """(T,) bool → (T,) frames to the nearest untruncated frame (0 for untruncated; T if there is none)."""
+    t = len(truncated)
+    seen = np.flatnonzero(~truncated)
+    if not len(seen):
+        return np.full(t, t)
+    return np.abs(np.arange(t)[:, None] - seen[None]).min(1)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seed", type=int, default=100)
+    ap.add_argument("--frames", type=int, default=60)
+    ap.add_argument("--modes", nargs="+", default=["frame", "multishot"])
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--set", nargs="*", default=[], metavar="OPTION=VALUE")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)
+    from synthetic_hard import _value  # bench/ is on the path when run as a script
+    from msmesh.body import load_body_model
+    from msmesh.body.joints import SMPL24_NAMES
+    from msmesh.eval.metrics import procrustes_align
+    from msmesh.eval.synthetic import EVAL_JOINTS, generate
+    from msmesh.eval.synthetic_hard import hard_config
+    from msmesh.fit.fitter import MultiShotFitter
+
+    options = {k: _value(v) for k, v in (s.split("=", 1) for s in args.set)}
+    bm = load_body_model("open")
+    data = generate(bm, hard_config(args.seed, frames=args.frames))
+    legs = [EVAL_JOINTS.index(SMPL24_NAMES.index(n)) for n in LEG_JOINTS]
+    out = {"benchmark": "multishot_reach", "seed": args.seed, "options": options, "modes": {}}
+    for mode in args.modes:
+        fitter = MultiShotFitter(bm, mode=mode, **options)
+        t0 = time.perf_counter()
+        res = fitter.fit(data.tracks)
+        sec = time.perf_counter() - t0
+        errs, leg_errs, dists, trunc = [], [], [], []
+        for seq in res.people:
+            gt = data.gt_joints[seq.id][:, EVAL_JOINTS]
+            al = procrustes_align(seq.joints[:, EVAL_JOINTS], gt)
+            per_joint = np.linalg.norm(al - gt, axis=-1) * 1000.0
+            errs.append(per_joint.mean(1))
+            leg_errs.append(per_joint[:, legs].mean(1))
+            dists.append(distance_to_untruncated(data.truncated[seq.id]))
+            trunc.append(data.truncated[seq.id])
+        e, le, d, tr = (np.concatenate(x) for x in (errs, leg_errs, dists, trunc))
+        bins = {"0": d == 0, "1": d == 1, "2": d == 2, "3-4": (d >= 3) & (d <= 4), "5+": d >= 5}
+        out["modes"][mode] = {
+            "pa_mpjpe_mm": round(float(e.mean()), 1),
+            "pa_mpjpe_truncated_mm": round(float(e[tr].mean()), 1),
+            "legs_truncated_mm": round(float(le[tr].mean()), 1),
+            "by_distance_mm": {k: round(float(e[m].mean()), 1) for k, m in bins.items() if m.any()},
+            "legs_by_distance_mm": {k: round(float(le[m].mean()), 1) for k, m in bins.items() if m.any()},
+            "frames_by_distance": {k: int(m.sum()) for k, m in bins.items()},
+            "seconds": round(sec, 2),
+            "iterations": fitter.stats.iterations,
+            "final_energy": round(fitter.stats.final_energy, 2),
+        }
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
