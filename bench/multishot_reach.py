@@ -37,6 +37,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
     from synthetic_hard import _value  # bench/ is on the path when run as a script
+
     from msmesh.body import load_body_model
     from msmesh.body.joints import SMPL24_NAMES
     from msmesh.eval.metrics import procrustes_align

@@ -178,7 +178,6 @@ def _landmarks(
     like BlazePose against triangulation; off-image landmarks keep a low visibility U(0.1, 0.4), as BlazePose
     still reports a (guessed) 3D point there.
     """
-    t = len(lm_cam)
     uv = project_np(lm_cam, default_focal(WIDTH, HEIGHT), (WIDTH / 2, HEIGHT / 2))
     sigma = cfg.noise * 0.5 * LANDMARK_SIGMAS[None] * np.sqrt(area)[:, None]
     vis = np.where(inside, rng.uniform(0.6, 1.0, inside.shape), 0.0)
