@@ -31,6 +31,7 @@ def main() -> None:
     ap.add_argument("--modes", nargs="+", default=["frame", "shot", "multishot"])
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--frames", type=int, default=None, help="sampled frames per sequence (default 60)")
+    ap.add_argument("--landmarks", action="store_true", help="simulated BlazePose landmarks + world landmarks")
     ap.add_argument("--set", nargs="*", default=[], metavar="OPTION=VALUE", help="fit options")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -44,6 +45,7 @@ def main() -> None:
     runs = []
     for seed in args.seeds:
         over = {"frames": args.frames} if args.frames else {}
+        over["landmarks"] = args.landmarks
         runs.append(run_benchmark(bm, hard_config(seed, **over), modes=tuple(args.modes), **options))
     mean = {
         mode: {
@@ -56,6 +58,7 @@ def main() -> None:
         "benchmark": "synthetic_hard",
         "seeds": args.seeds,
         "options": options,
+        "landmarks": args.landmarks,
         "frames": [r["frames"] for r in runs],
         "truncated_frames": [r["truncated_frames"] for r in runs],
         "mean": mean,

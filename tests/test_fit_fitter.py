@@ -167,3 +167,38 @@ def test_init_prior_keeps_the_init_pose_where_keypoints_are_missing(bm, small) -
     assert any((p.keypoints[:, 13:17, 2] == 0).all(1).any() for p in small.tracks.people)
     free, held = leg_gap(0.0), leg_gap(1e5)
     assert held < 0.2 * free
+
+
+def test_landmarks_and_world_bone_term_improve_the_fit(bm) -> None:
+    import copy
+
+    from msmesh.eval.synthetic import score
+    from msmesh.eval.synthetic_hard import hard_config
+
+    data = generate(bm, hard_config(3, clips=("run",), procedural=0, fast=1, frames=10, landmarks=True))
+    plain = copy.deepcopy(data)
+    for p in plain.tracks.people:
+        p.landmarks = p.world_landmarks = None
+    errs = {}
+    for name, d, opts in (
+        ("keypoints", plain, {}),
+        ("landmarks", data, {}),
+        ("world", data, {"w_world_bones": 1000.0}),
+    ):
+        errs[name] = score(fit_tracks(d.tracks, bm, mode="multishot", **FAST, **opts), d, bm)["pa_mpjpe_mm"]
+    assert errs["landmarks"] < errs["keypoints"] + 2.0
+    assert errs["world"] < errs["landmarks"] - 5.0, errs
+
+
+def test_bone_direction_term_ignores_global_rotation_when_aligned() -> None:
+    from scipy.spatial.transform import Rotation
+
+    from msmesh.fit.losses import bone_directions
+
+    g = torch.Generator().manual_seed(0)
+    u = torch.nn.functional.normalize(torch.randn(4, 14, 3, generator=g), dim=-1)
+    rot = torch.tensor(Rotation.random(4, random_state=1).as_matrix(), dtype=torch.float32)
+    c = torch.rand(4, 14, generator=g)
+    assert bone_directions(u, u @ rot, c, align=True).max() < 1e-6
+    assert bone_directions(u, u @ rot, c, align=False).min() > 0.5
+    assert bone_directions(u, u, c, align=False).max() < 1e-9

@@ -75,6 +75,9 @@ class FitOptions:
     w_sm_transl: float = 1e3
     min_conf: float = 0.05
     init_prior_weight: float = 0.0
+    w_landmarks: float = 1.0
+    w_world_bones: float = 0.0
+    world_bones_align: bool = True
     stage1_iters: int = 30
     stage2_iters: int = 300
     history: int = 20
@@ -118,6 +121,10 @@ class _Batch:
     consecutive: bool = False  # every pair is (t, t+1) (always, as _batch builds them)
     prior_target: torch.Tensor | None = None  # (N,69) the init's body pose (init prior), or None
     prior_weight: torch.Tensor | None = None  # (N,69) per-frame, per-parameter weight of that prior
+    landmarks: torch.Tensor | None = None  # (N,33,2) BlazePose landmarks (tracks@2), or None
+    landmark_conf: torch.Tensor | None = None  # (N,33) their visibility (0 where a frame has none)
+    world_bones: torch.Tensor | None = None  # (N,B,3) unit bone vectors of the world landmarks, or None
+    world_bone_conf: torch.Tensor | None = None  # (N,B)
 
 
 # Which COCO-17 keypoints witness each SMPL body joint (joints 1..23) for the init prior: legs by the
@@ -128,6 +135,21 @@ _JOINT_WITNESS = {
     **{j: _ARM_KP for j in (13, 14, 16, 17, 18, 19, 20, 21, 22, 23)},
     **{j: _BODY_KP for j in (3, 6, 9, 12, 15)},
 }
+
+
+# Bones of the optional 3D term on BlazePose world landmarks (landmark index pairs): upper and lower arms and
+# legs, feet, and the torso's four sides.
+WORLD_BONES = (
+    (11, 13), (13, 15), (12, 14), (14, 16), (23, 25), (25, 27), (24, 26), (26, 28),
+    (27, 31), (28, 32), (11, 12), (23, 24), (11, 23), (12, 24),
+)
+
+
+def unit_bones(points: torch.Tensor) -> torch.Tensor:
+    """(N,33,3) landmarks → (N,B,3) unit vectors of :data:`WORLD_BONES`."""
+    i, j = zip(*WORLD_BONES, strict=True)
+    d = points[:, list(j)] - points[:, list(i)]
+    return d / d.norm(dim=-1, keepdim=True).clamp_min(1e-6)
 
 
 def init_prior_weights(conf: np.ndarray, from_init: np.ndarray, min_conf: float) -> np.ndarray:
@@ -230,6 +252,26 @@ class MultiShotFitter:
         kp = torch.tensor(np.concatenate(kps), device=self.device)
         conf = kp[..., 2].clone()
         conf[conf <= self.opt.min_conf] = 0.0
+        extra = {}
+        if any(p.landmarks is not None for p in tracks.people):
+            lm = np.concatenate(
+                [p.landmarks if p.landmarks is not None else np.zeros((len(p), 33, 3)) for p in tracks.people]
+            )
+            lm = torch.tensor(lm, dtype=torch.float32, device=self.device)
+            lconf = lm[..., 2].clone()
+            lconf[lconf <= self.opt.min_conf] = 0.0
+            extra.update(landmarks=lm[..., :2].contiguous(), landmark_conf=lconf)
+        if self.opt.w_world_bones > 0 and any(p.world_landmarks is not None for p in tracks.people):
+            wl = np.concatenate(
+                [
+                    p.world_landmarks if p.world_landmarks is not None else np.zeros((len(p), 33, 4))
+                    for p in tracks.people
+                ]
+            )
+            wl = torch.tensor(wl, dtype=torch.float32, device=self.device)
+            i, j = zip(*WORLD_BONES, strict=True)
+            bconf = torch.minimum(wl[:, list(i), 3], wl[:, list(j), 3])
+            extra.update(world_bones=unit_bones(wl[..., :3]), world_bone_conf=bconf)
         return _Batch(
             person_index=cat(pidx, torch.long),
             keypoints=kp[..., :2].contiguous(),
@@ -240,6 +282,7 @@ class MultiShotFitter:
             gap_weight=cat(gap, torch.float32),
             slices=slices,
             consecutive=True,
+            **extra,
         )
 
     def _init(
@@ -304,10 +347,23 @@ class MultiShotFitter:
     ) -> torch.Tensor:
         o = self.opt
         be = betas[b.person_index]
-        joints, coco = self.bm.joints_only(go, bp, be, tr)
+        use_lm = b.landmarks is not None and (stage == 2 or b.world_bones is not None)
+        if use_lm:
+            joints, coco, lms = self.bm.joints_only(go, bp, be, tr, landmarks=True)
+        else:
+            joints, coco = self.bm.joints_only(go, bp, be, tr)
         proj = project(coco, focal, center)
         conf = b.conf if kp_mask is None else b.conf * kp_mask
         e = o.w_rep * losses.reprojection(proj, b.keypoints, conf, o.sigma, scale).sum()
+        if stage == 2 and b.landmarks is not None:
+            lproj = project(lms, focal, center)
+            e = e + o.w_landmarks * losses.reprojection(lproj, b.landmarks, b.landmark_conf, o.sigma, scale).sum()
+        if stage == 2 and b.world_bones is not None:
+            if not use_lm:
+                lms = self.bm.joints_only(go, bp, be, tr, landmarks=True)[2]
+            e = e + o.w_world_bones * losses.bone_directions(
+                unit_bones(lms), b.world_bones, b.world_bone_conf, align=o.world_bones_align
+            ).sum()
         if stage == 2:
             e = e + o.w_pose * self.prior(bp).sum() + o.w_bend * losses.bending(bp).sum()
             e = e + o.w_shape * losses.shape_prior(betas).sum()

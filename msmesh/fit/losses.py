@@ -99,3 +99,27 @@ def rotation_geodesic_sq(r1: torch.Tensor, r2: torch.Tensor) -> torch.Tensor:
 
     Returns (M,)."""
     return (r1 - r2).reshape(r1.shape[0], -1).pow(2).sum(-1)
+
+
+def bone_directions(
+    model: torch.Tensor, observed: torch.Tensor, confidence: torch.Tensor, align: bool = True
+) -> torch.Tensor:
+    """3D bone-direction term per frame: Σ_b c_b ‖u_b − R v_b‖² for model unit bones u (N,B,3), observed unit
+    bones v (N,B,3) and confidences c (N,B). Returns (N,).
+
+    ``align``: R is the rotation that best maps the observed bones onto the model's in that frame (Kabsch,
+    confidence-weighted), so only the body's shape of bones counts, not its global orientation (which the
+    2D keypoints fix better). R is not differentiated: at the optimal R the term's derivative with respect
+    to R vanishes, so the gradient is exact anyway. ``align=False``: R = I (both in camera axes).
+    """
+    v = observed
+    if align:
+        with torch.no_grad():
+            h = (confidence[..., None, None] * (v[..., :, None] * model[..., None, :])).sum(1)  # (N,3,3)
+            u_, _, vt = torch.linalg.svd(h)
+            d = torch.sign(torch.linalg.det(vt.transpose(1, 2) @ u_.transpose(1, 2)))
+            fix = torch.ones_like(h[:, 0])
+            fix[:, 2] = d
+            rot = vt.transpose(1, 2) @ (fix[:, :, None] * u_.transpose(1, 2))  # maps observed → model
+        v = v @ rot.transpose(1, 2)
+    return (confidence * (model - v).pow(2).sum(-1)).sum(-1)
