@@ -39,6 +39,7 @@ Both are available (``optimizer="lbfgs" | "adam"``).
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 
@@ -85,6 +86,7 @@ class FitOptions:
     pose_prior: str = DEFAULT_PRIOR
     pose_prior_path: str | None = None
     optimizer: str = "lbfgs"  # lbfgs | adam
+    trace_every: int = 0  # record the joints every k energy evaluations of stage 2 (FitStats.trace)
     adam_lr: float = 0.03
     extra: dict = field(default_factory=dict)
 
@@ -104,6 +106,8 @@ class FitStats:
     iterations: list[int] = field(default_factory=list)
     evaluations: list[int] = field(default_factory=list)
     final_energy: float = float("nan")
+    # with ``trace_every`` > 0: (seconds since the fit began, evaluations, energy, SMPL-24 joints (N,24,3))
+    trace: list[tuple[float, int, float, np.ndarray]] = field(default_factory=list)
 
 
 @dataclass
@@ -398,6 +402,7 @@ class MultiShotFitter:
         progress: ProgressCallback | None,
         done: int,
         total: int,
+        on_eval: Callable[[int, float], None] | None = None,
     ) -> tuple[int, int]:
         o = self.opt
         evals = 0
@@ -410,6 +415,8 @@ class MultiShotFitter:
                 e.backward()
                 opt.step()
                 evals += 1
+                if on_eval:
+                    on_eval(evals, float(e.detach()))
                 if progress and it % 10 == 0:
                     progress(done + it, total)
                 val = float(e.detach())
@@ -434,6 +441,8 @@ class MultiShotFitter:
             e = closure_energy()
             e.backward()
             evals += 1
+            if on_eval:
+                on_eval(evals, float(e.detach()))
             return e
 
         opt.step(closure)
@@ -448,6 +457,7 @@ class MultiShotFitter:
     ) -> FitResult:
         """Fit every person of ``tracks``; returns parameters and SMPL-24 joints per fitted frame."""
         o = self.opt
+        t_start = time.perf_counter()
         validate_tracks(tracks, o.min_conf)
         w, h = tracks.video.width, tracks.video.height
         focal = float(tracks.camera.focal) if tracks.camera else default_focal(w, h)
@@ -488,6 +498,20 @@ class MultiShotFitter:
             self.stats.iterations.append(it)
             self.stats.evaluations.append(ev)
         done = o.stage1_iters
+        on_eval = None
+        if o.trace_every > 0:
+            clock = {"start": t_start, "paused": 0.0}
+
+            def on_eval(evals: int, energy: float) -> None:
+                if evals % o.trace_every:
+                    return
+                t0 = time.perf_counter()
+                with torch.no_grad():
+                    j, _ = self.bm.joints_only(go, bp, betas[b.person_index], tr)
+                at = t0 - clock["start"] - clock["paused"]
+                self.stats.trace.append((at, evals, energy, j.cpu().numpy()))
+                clock["paused"] += time.perf_counter() - t0
+
         it, ev = self._run_stage(
             [go, bp, tr, betas],
             lambda: self._energy(go, bp, tr, betas, b, focal, center, scale, w_can, w_cam, None, 2),
@@ -495,6 +519,7 @@ class MultiShotFitter:
             progress,
             done,
             total,
+            on_eval,
         )
         self.stats.iterations.append(it)
         self.stats.evaluations.append(ev)
