@@ -202,3 +202,15 @@ def test_bone_direction_term_ignores_global_rotation_when_aligned() -> None:
     assert bone_directions(u, u @ rot, c, align=True).max() < 1e-6
     assert bone_directions(u, u @ rot, c, align=False).min() > 0.5
     assert bone_directions(u, u, c, align=False).max() < 1e-9
+
+
+def test_stopping_rule_and_trace(bm, small) -> None:
+    capped = MultiShotFitter(bm, mode="multishot", stage1_iters=10, stage2_iters=100, trace_every=10)
+    capped.fit(small.tracks)
+    assert capped.stats.iterations[-1] == 100
+    times = [t for t, _, _, _ in capped.stats.trace]
+    assert len(times) >= 9 and times == sorted(times) and capped.stats.trace[0][3].shape == (16, 24, 3)
+    early = MultiShotFitter(bm, mode="multishot", stage1_iters=10, stage2_iters=100, stop_rel_decrease=0.2,
+                            stop_window=10)
+    early.fit(small.tracks)
+    assert early.stats.iterations[-1] < 100 and early.stats.iterations[-1] % 10 == 0

@@ -28,12 +28,49 @@ wrist; trunk and head: all twelve body keypoints), 0 on frames the init does not
 are fitted as before. Scale: the reprojection term is in squared pixels of a 1000-pixel diagonal, so useful
 weights are 1e3–1e5 (measured on a small set: 1e4 keeps unseen legs ~2.5× nearer the init, 1e5 ~25×).
 
+Landmarks (tracks@2): when a person has BlazePose landmarks, the model's 33 landmarks (body/landmarks.py)
+are reprojected with the same robust term, visibility as confidence, weight ``w_landmarks`` (heels, toes
+and hands fix the ankles and wrists). Optional 3D term (``w_world_bones``, default 0): per frame
+Σ_b c_b ‖u_b − R v_b‖² over 14 bones (arms, legs, feet, torso sides), u the model's unit bone vectors, v the
+world landmarks', c the smaller visibility of the bone's ends, R the frame's best rotation of v onto u
+(Kabsch, ``world_bones_align``), so only directions between body parts count, not BlazePose's global
+orientation nor its limb lengths (±50 mm). Measured on/off: see README ("Landmarks").
+
+Why cross-cut information reaches the close-ups only partly — measured with ``bench/multishot_reach.py``
+on the hard synthetic set (eval/synthetic_hard.py, tuning seed 100: 480 frames, 292 truncated, 158 of them
+≥ 5 sampled frames away from any full view of the person), PA-MPJPE of truncated frames, frame → multishot:
+
+- By distance d to the nearest untruncated frame: d = 1: 142 → 115 mm; d = 2: 147 → 128; d = 3–4:
+  163 → 148; d ≥ 5: 157 → 144. Leg joints: 217 → 171 at d = 1 but 228 → 215 at d ≥ 5. The gain is in the
+  frames next to a full view.
+- Not the iteration cap: 1,000 instead of 300 iterations halves the final energy (5,022 → 2,528) and moves
+  truncated frames only 139.3 → 137.4 mm.
+- Not the smoothness weights: Eq. 1 and 2 × 4: 138.2 mm; × 20 for the first 100 iterations
+  (continuation, ``sm_warmup_iters``): 138.8.
+- Not the pose prior pulling unseen legs to the mean: w_pose 20 → 5: 141.8; prior × 0.2 on frames whose
+  body keypoints are unseen (``prior_unseen_scale``): 140.2.
+- Not the time-gap factor: g = 1 for every pair of consecutive sampled frames (here and on real video).
+- Orientation costs every mode alike: starting from the true global orientation and translation (pose
+  from the mean) gives 132.3 → 123.1 mm (from 155.4 → 139.3); the close-ups' orientation guess from face
+  and shoulders is poor, but the cross-cut gain stays ≈ 0.9×.
+- The cause — reach test (truth everywhere except the legs of truncated frames, reset to the mean pose):
+  multishot recovers legs one frame from a full view (160 → 123 mm) but not two or more (167 → 156,
+  167 → 163, 173 → 180); more iterations or 10× smoothness make it *worse everywhere* (1,000 iterations: the
+  full views' legs 80 → 101 mm), a 10× weaker prior helps slightly. Eq. 1's first-difference smoothness
+  treats real motion as error: with fast motion at 15 sampled frames/s the minimum-energy legs of a run of
+  unseen frames are an average of the neighbours', close to the mean pose, and the unseen frames pull the
+  seen ones towards it. The missing information is not in this energy, so no weight or solver setting
+  recovers it; the regressor's estimate as an init prior or BlazePose's 3D bones (above) add it.
+
 Optimisation: staged like SMPLify — stage 1 fits orientation and translation (torso and head keypoints,
-pose fixed), stage 2 everything — with L-BFGS (strong-Wolfe line search, 30 + 300 iterations at most).
-Measured on the synthetic benchmark (seed 1, 192 frames, 1 thread): L-BFGS 113 mm multishot PA-MPJPE in 3.0 s;
-Adam (lr 0.03, 100 + 600 steps) reaches a *lower* energy but 130 mm in 6.0 s — under monocular depth ambiguity
-the energy minimum is not the best 3D pose, and L-BFGS's iteration cap keeps it nearer the mean-pose start.
-Both are available (``optimizer="lbfgs" | "adam"``).
+pose fixed), stage 2 everything — with L-BFGS (strong-Wolfe line search, history 20). Stopping rule: stage 1
+runs ≤ 30 iterations; stage 2 ends at its cap (``stage2_iters``, 300) or when L-BFGS's own tolerances are met
+(a step changes the energy or every parameter by < ``tol_change`` = 1e-7, or the largest gradient component
+is < 1e-9), whichever comes first; with ``stop_rel_decrease`` > 0 it also ends when a window of
+``stop_window`` (25) iterations lowers the energy by less than that share of it. On the synthetic sets the cap
+is what ends the fit. Adam is selectable (``optimizer="adam"``): on the old benchmark (seed 1) it reached a
+lower energy but worse accuracy (130 vs 113 mm); on the hard set (seed 100) frame 151.5 vs 135.7 mm,
+multishot 124.2 vs 121.6 — under monocular depth ambiguity the energy minimum is not the best 3D pose.
 """
 
 from __future__ import annotations
@@ -76,12 +113,17 @@ class FitOptions:
     w_sm_transl: float = 1e3
     min_conf: float = 0.05
     init_prior_weight: float = 0.0
+    sm_warmup_iters: int = 0  # stage-2 iterations run first with the canonical smoothness × sm_warmup_factor
+    sm_warmup_factor: float = 10.0
+    prior_unseen_scale: float = 1.0  # pose prior × this on frames with every body keypoint unseen (not frame mode)
     w_landmarks: float = 1.0
     w_world_bones: float = 0.0
     world_bones_align: bool = True
     stage1_iters: int = 30
     stage2_iters: int = 300
     history: int = 20
+    stop_rel_decrease: float = 0.0  # > 0: stop stage 2 when a window lowers the energy by less than this share
+    stop_window: int = 25  # iterations per window of that stopping rule
     tol_change: float = 1e-7
     pose_prior: str = DEFAULT_PRIOR
     pose_prior_path: str | None = None
@@ -125,6 +167,7 @@ class _Batch:
     consecutive: bool = False  # every pair is (t, t+1) (always, as _batch builds them)
     prior_target: torch.Tensor | None = None  # (N,69) the init's body pose (init prior), or None
     prior_weight: torch.Tensor | None = None  # (N,69) per-frame, per-parameter weight of that prior
+    prior_scale: torch.Tensor | None = None  # (N,) per-frame factor of the pose prior, or None (all 1)
     landmarks: torch.Tensor | None = None  # (N,33,2) BlazePose landmarks (tracks@2), or None
     landmark_conf: torch.Tensor | None = None  # (N,33) their visibility (0 where a frame has none)
     world_bones: torch.Tensor | None = None  # (N,B,3) unit bone vectors of the world landmarks, or None
@@ -369,7 +412,10 @@ class MultiShotFitter:
                 unit_bones(lms), b.world_bones, b.world_bone_conf, align=o.world_bones_align
             ).sum()
         if stage == 2:
-            e = e + o.w_pose * self.prior(bp).sum() + o.w_bend * losses.bending(bp).sum()
+            prior = self.prior(bp)
+            if b.prior_scale is not None:
+                prior = prior * b.prior_scale
+            e = e + o.w_pose * prior.sum() + o.w_bend * losses.bending(bp).sum()
             e = e + o.w_shape * losses.shape_prior(betas).sum()
             if b.prior_target is not None:
                 e = e + o.init_prior_weight * (b.prior_weight * (bp - b.prior_target).pow(2)).sum()
@@ -435,18 +481,36 @@ class MultiShotFitter:
             line_search_fn="strong_wolfe",
         )
 
+        last = [math.inf]
+
         def closure() -> torch.Tensor:
             nonlocal evals
             opt.zero_grad(set_to_none=True)
             e = closure_energy()
             e.backward()
             evals += 1
+            last[0] = float(e.detach())
             if on_eval:
-                on_eval(evals, float(e.detach()))
+                on_eval(evals, last[0])
             return e
 
-        opt.step(closure)
-        n_iter = int(opt.state[opt._params[0]].get("n_iter", 0))
+        if o.stop_rel_decrease <= 0:
+            opt.step(closure)
+            n_iter = int(opt.state[opt._params[0]].get("n_iter", 0))
+        else:  # the stopping rule: windows of stop_window iterations (L-BFGS keeps its history across them)
+            n_iter, before = 0, math.inf
+            while n_iter < iters:
+                m = min(o.stop_window, iters - n_iter)
+                opt.param_groups[0].update(max_iter=m, max_eval=int(m * 1.5))
+                opt.step(closure)
+                done_now = int(opt.state[opt._params[0]].get("n_iter", 0))
+                stalled = done_now - n_iter < m  # L-BFGS's own tolerances ended the window early
+                n_iter = done_now
+                if progress:
+                    progress(done + n_iter, total)
+                if stalled or before - last[0] < o.stop_rel_decrease * abs(last[0]):
+                    break
+                before = last[0]
         if progress:
             progress(done + iters, total)
         return n_iter, evals
@@ -470,6 +534,9 @@ class MultiShotFitter:
         b = self._batch(sub)
         x0 = self._init(sub, focal, center, init)
         dev = dict(dtype=torch.float32, device=self.device)
+        if o.prior_unseen_scale != 1.0 and self.mode != "frame":
+            unseen = 1.0 - (b.conf[:, 5:17] > 0).float().mean(1)
+            b.prior_scale = 1.0 - (1.0 - o.prior_unseen_scale) * unseen
         if init is not None and o.init_prior_weight > 0 and x0["from_init"].any():
             conf = np.concatenate([np.asarray(p.keypoints)[..., 2] for p in people])
             b.prior_target = torch.tensor(x0["body_pose"], **dev)
@@ -498,6 +565,18 @@ class MultiShotFitter:
             self.stats.iterations.append(it)
             self.stats.evaluations.append(ev)
         done = o.stage1_iters
+        if o.sm_warmup_iters > 0 and self.mode != "frame":  # continuation: stiff smoothness first
+            w_can_stiff = w_can * o.sm_warmup_factor
+            it, ev = self._run_stage(
+                [go, bp, tr, betas],
+                lambda: self._energy(go, bp, tr, betas, b, focal, center, scale, w_can_stiff, w_cam, None, 2),
+                o.sm_warmup_iters,
+                None,
+                done,
+                total,
+            )
+            self.stats.iterations.append(it)
+            self.stats.evaluations.append(ev)
         on_eval = None
         if o.trace_every > 0:
             clock = {"start": t_start, "paused": 0.0}
