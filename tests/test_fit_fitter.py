@@ -214,3 +214,17 @@ def test_stopping_rule_and_trace(bm, small) -> None:
                             stop_window=10)
     early.fit(small.tracks)
     assert early.stats.iterations[-1] < 100 and early.stats.iterations[-1] % 10 == 0
+
+
+def test_continuation_and_unseen_prior_options_change_the_multishot_fit(bm, small) -> None:
+    base = MultiShotFitter(bm, mode="multishot", **FAST)
+    base.fit(small.tracks)
+    warm = MultiShotFitter(bm, mode="multishot", sm_warmup_iters=10, **FAST)
+    warm.fit(small.tracks)
+    assert len(warm.stats.iterations) == len(base.stats.iterations) + 1
+    unseen = MultiShotFitter(bm, mode="multishot", prior_unseen_scale=0.1, **FAST)
+    unseen.fit(small.tracks)
+    assert abs(unseen.stats.final_energy - base.stats.final_energy) > 1e-3 * base.stats.final_energy
+    frame = MultiShotFitter(bm, mode="frame", sm_warmup_iters=10, **FAST)  # no pairs: no warm-up stage
+    frame.fit(small.tracks)
+    assert len(frame.stats.iterations) == 2
