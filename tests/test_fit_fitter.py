@@ -86,6 +86,14 @@ def test_nan_keypoints_name_person_and_frame(bm, small) -> None:
     frame = int(bad.people[1].frames[3])
     with pytest.raises(InputError, match=f"person 1, frame {frame}"):
         fit_tracks(bad, bm, **FAST)
+    bad = copy.deepcopy(small.tracks)
+    bad.people[0].world_landmarks = np.zeros((8, 33, 4))
+    bad.people[0].world_landmarks[2, 7, 1] = np.inf
+    with pytest.raises(InputError, match=f"person 0, frame {int(bad.people[0].frames[2])}: world_landmarks 7"):
+        fit_tracks(bad, bm, **FAST)
+    bad.people[0].world_landmarks = np.zeros((8, 33, 3))
+    with pytest.raises(InputError, match="world_landmarks must be"):
+        fit_tracks(bad, bm, **FAST)
 
 
 def test_bad_mode_and_option_are_input_errors(bm, small) -> None:

@@ -36,11 +36,11 @@ default 3000; 0 turns it off): per frame
 world landmarks', c the smaller visibility of the bone's ends, R the frame's best rotation of v onto u
 (Kabsch, ``world_bones_align``), so only directions between body parts count, not BlazePose's global
 orientation nor its limb lengths (±50 mm). Measured on the hard set with simulated landmarks (tuning seed
-100; world landmarks ≈ 95 mm PA error, limb lengths ±50 mm), PA-MPJPE all / truncated, frame → multishot:
-off 132.6 / 153.5 → 124.4 / 144.3; w = 300: 115.5 / 135.5; 1,000: 99.6 / 118.3 (without the alignment
-97.9 / 117.5 — the simulation has no orientation error, real BlazePose does); 3,000: 85.5 / 100.8 →
-76.0 / 89.0 with cross-shot PCK unchanged (0.70 → 0.71); 10,000: 67.6 / 74.6 but cross-shot PCK falls to
-0.64 (3D trusted over the 2D keypoints) → default 3,000. Report seeds: README.
+100; world landmarks ≈ 95 mm PA error, limb lengths ±50 mm), multishot PA-MPJPE all / truncated (frame mode
+in brackets): off 124.4 / 144.3 (132.6 / 153.5); w = 300: 115.5 / 135.5; 1,000: 99.6 / 118.3 (without the
+alignment 97.9 / 117.5 — the simulation has no orientation error, real BlazePose has); 3,000: 76.0 / 89.0
+(85.5 / 100.8), cross-shot PCK unchanged (0.70 → 0.71); 10,000: 67.6 / 74.6 (77.3 / 86.0) but cross-shot PCK
+falls to 0.64 (3D trusted over the 2D keypoints) → default 3,000. Report seeds: README.
 
 Why cross-cut information reaches the close-ups only partly — measured with ``bench/multishot_reach.py``
 on the hard synthetic set (eval/synthetic_hard.py, tuning seed 100: 480 frames, 292 truncated, 158 of them
@@ -258,6 +258,20 @@ def validate_tracks(tracks: Tracks, min_conf: float) -> None:
             raise InputError(
                 f"person {p.id}, frame {int(p.frames[t])}: keypoint {int(k)} is not a finite number"
             )
+        for name, cols in (("landmarks", 3), ("world_landmarks", 4)):
+            arr = getattr(p, name, None)
+            if arr is None:
+                continue
+            arr = np.asarray(arr)
+            if arr.shape != (len(p.frames), 33, cols):
+                raise InputError(
+                    f"person {p.id}: {name} must be (T,33,{cols}) with T = {len(p.frames)} frames, got {arr.shape}"
+                )
+            if not np.isfinite(arr).all():
+                t, k, _ = np.argwhere(~np.isfinite(arr))[0]
+                raise InputError(
+                    f"person {p.id}, frame {int(p.frames[t])}: {name} {int(k)} is not a finite number"
+                )
         if len(p.frames) > 1 and np.any(np.diff(p.frames) <= 0):
             raise InputError(f"person {p.id}: frames must be strictly increasing")
         if len(p.frames) and not (kp[..., 2] > min_conf).any():
