@@ -421,8 +421,7 @@ class MultiShotFitter:
     ) -> torch.Tensor:
         o = self.opt
         be = betas[b.person_index]
-        use_lm = b.landmarks is not None and (stage == 2 or b.world_bones is not None)
-        if use_lm:
+        if stage == 2 and (b.landmarks is not None or b.world_bones is not None):
             joints, coco, lms = self.bm.joints_only(go, bp, be, tr, landmarks=True)
         else:
             joints, coco = self.bm.joints_only(go, bp, be, tr)
@@ -433,8 +432,6 @@ class MultiShotFitter:
             lproj = project(lms, focal, center)
             e = e + o.w_landmarks * losses.reprojection(lproj, b.landmarks, b.landmark_conf, o.sigma, scale).sum()
         if stage == 2 and b.world_bones is not None:
-            if not use_lm:
-                lms = self.bm.joints_only(go, bp, be, tr, landmarks=True)[2]
             e = e + o.w_world_bones * losses.bone_directions(
                 unit_bones(lms), b.world_bones, b.world_bone_conf, align=o.world_bones_align
             ).sum()
