@@ -156,7 +156,8 @@ class FitOptions:
 
 @dataclass
 class FitStats:
-    """What the last fit did: function evaluations/iterations per stage and the final energy."""
+    """What the last fit did: function evaluations/iterations per stage (the multi-start stage first, when it
+    runs, on ``yaw_starts`` × the frames) and the final energy."""
 
     iterations: list[int] = field(default_factory=list)
     evaluations: list[int] = field(default_factory=list)
@@ -575,7 +576,7 @@ class MultiShotFitter:
         )
         bp_k, none = bp.detach().repeat(k, 1), torch.zeros(0, dtype=go.dtype, device=go.device)
         with torch.enable_grad():
-            self._run_stage(
+            it, ev = self._run_stage(
                 [g, t],
                 lambda: self._energy(g, bp_k, t, betas.detach(), rep, focal, center, scale, none, none, torso, 1),
                 o.stage1_iters,
@@ -588,6 +589,8 @@ class MultiShotFitter:
             err = losses.reprojection(project(coco, focal, center), rep.keypoints, rep.conf * torso, o.sigma, scale)
             best = err.view(k, n).argmin(0)
             pick = best * n + torch.arange(n, device=go.device)
+        self.stats.iterations.append(it)
+        self.stats.evaluations.append(ev)
         return g.detach()[pick], t.detach()[pick]
 
     # ------------------------------------------------------------------ main entry
