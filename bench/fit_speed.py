@@ -30,6 +30,7 @@ def main() -> None:
     ap.add_argument("--iters", type=int, default=None, help="stage-2 iteration cap (default: the fitter's)")
     ap.add_argument("--mode", default="multishot")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--set", nargs="*", default=[], metavar="OPTION=VALUE", help="other fit options")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
@@ -42,7 +43,9 @@ def main() -> None:
     n_clips = min(args.people, len(clips))
     cfg = SyntheticConfig(seed=0, clips=clips[:n_clips], procedural=args.people - n_clips, frames=args.frames)
     data = generate(bm, cfg)
-    options = {}
+    from synthetic_hard import _value  # bench/ is on the path when run as a script
+
+    options = {k: _value(v) for k, v in (s.split("=", 1) for s in args.set)}
     if args.optimizer:
         options["optimizer"] = args.optimizer
     if args.iters:
@@ -67,6 +70,7 @@ def main() -> None:
                 "seconds": round(seconds, 3),
                 "frames_per_s": round(frames / seconds, 1),
                 "optimizer": fitter.opt.optimizer,
+                "options": options,
                 "iterations": fitter.stats.iterations,
                 "function_evaluations": fitter.stats.evaluations,
                 "threads": args.threads,

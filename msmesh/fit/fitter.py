@@ -157,7 +157,8 @@ class FitOptions:
 @dataclass
 class FitStats:
     """What the last fit did: function evaluations/iterations per stage (the multi-start stage first, when it
-    runs, on ``yaw_starts`` × the frames) and the final energy."""
+    runs: one entry per chunk of MULTISTART_CHUNK frames, each on ``yaw_starts`` × its frames) and the final
+    energy."""
 
     iterations: list[int] = field(default_factory=list)
     evaluations: list[int] = field(default_factory=list)
@@ -197,6 +198,8 @@ _JOINT_WITNESS = {
     **{j: _BODY_KP for j in (3, 6, 9, 12, 15)},
 }
 
+
+MULTISTART_CHUNK = 2048  # frames per batch of the orientation multi-start (bounds its memory)
 
 # Bones of the optional 3D term on BlazePose world landmarks (landmark index pairs): upper and lower arms and
 # legs, feet, and the torso's four sides.
@@ -547,6 +550,7 @@ class MultiShotFitter:
         tr: torch.Tensor,
         betas: torch.Tensor,
         b: _Batch,
+        frames: slice,
         focal: float,
         center: tuple[float, float],
         scale: float,
@@ -554,7 +558,8 @@ class MultiShotFitter:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Multi-start of stage 1: every frame's initial orientation turned about the body's vertical axis by
         ``yaw_starts`` evenly spaced angles, each fitted (orientation + translation, torso keypoints, frame
-        mode), and per frame the start whose fit reprojects best is kept."""
+        mode), and per frame the start whose fit reprojects best is kept. ``frames``: which frames of ``b``
+        ``go``, ``bp`` and ``tr`` are."""
         o = self.opt
         k, n = o.yaw_starts, len(go)
         yaw = torch.arange(k, dtype=go.dtype, device=go.device) * (2 * math.pi / k)
@@ -565,9 +570,9 @@ class MultiShotFitter:
         t = tr.detach().repeat(k, 1).requires_grad_(True)
         empty = torch.zeros(0, dtype=torch.long, device=go.device)
         rep = _Batch(
-            person_index=b.person_index.repeat(k),
-            keypoints=b.keypoints.repeat(k, 1, 1),
-            conf=b.conf.repeat(k, 1),
+            person_index=b.person_index[frames].repeat(k),
+            keypoints=b.keypoints[frames].repeat(k, 1, 1),
+            conf=b.conf[frames].repeat(k, 1),
             first=empty,
             second=empty,
             same_shot=empty.bool(),
@@ -630,10 +635,12 @@ class MultiShotFitter:
         total = o.stage1_iters + o.stage2_iters
         done = 0
         if init is None and o.yaw_starts > 1 and o.stage1_iters > 0:
-            with torch.no_grad():
-                g, t = self._best_yaw(go, bp, tr, betas, b, focal, center, scale, torso)
-                go.copy_(g)
-                tr.copy_(t)
+            with torch.no_grad():  # in chunks of frames: memory stays that of ~MULTISTART_CHUNK × starts frames
+                for s0 in range(0, len(go), MULTISTART_CHUNK):
+                    sl = slice(s0, s0 + MULTISTART_CHUNK)
+                    g, t = self._best_yaw(go[sl], bp[sl], tr[sl], betas, b, sl, focal, center, scale, torso)
+                    go[sl] = g
+                    tr[sl] = t
         if init is None and o.stage1_iters > 0:
             it, ev = self._run_stage(
                 [go, tr],
