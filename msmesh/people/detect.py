@@ -26,13 +26,17 @@ DETECTIONS_FORMAT = "msmesh/detections@1"
 class Detection:
     """One person in one frame: box (x0,y0,x1,y1 pixels), COCO-17 keypoints (17,3: x,y,conf), score.
 
-    ``appearance`` is the re-ID colour descriptor (people.reid), filled in by the detect stage.
+    ``appearance`` is the re-ID colour descriptor (people.reid), filled in by the detect stage. Backends that
+    run BlazePose add ``landmarks`` (33,3: x, y pixels, visibility in [0,1]) and ``world_landmarks``
+    (33,4: X, Y, Z metres, hip-centred, camera axes x right / y down / z forward, and visibility).
     """
 
     bbox: np.ndarray
     keypoints: np.ndarray
     score: float
     appearance: np.ndarray | None = None
+    landmarks: np.ndarray | None = None
+    world_landmarks: np.ndarray | None = None
 
 
 class PersonDetector(Protocol):
