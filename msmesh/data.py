@@ -28,10 +28,12 @@ from msmesh.errors import FormatError, InputError, OutputError
 
 VIDEO_FORMAT = "msmesh/video@1"
 SHOTS_FORMAT = "msmesh/shots@1"
-TRACKS_FORMAT = "msmesh/tracks@1"
+TRACKS_FORMAT = "msmesh/tracks@2"
+TRACKS_FORMATS_READ = ("msmesh/tracks@1", TRACKS_FORMAT)  # @1 = @2 without landmarks
 SMPL_FORMAT = "msmesh/smpl@1"
 
 NUM_COCO17 = 17
+NUM_LANDMARKS = 33  # BlazePose GHUM (body.joints.BLAZEPOSE33_NAMES)
 NUM_BETAS = 10
 NUM_SMPL_JOINTS = 24
 
@@ -154,7 +156,7 @@ class _Reader:
         return _Reader(self.path, value, self.name(key))
 
 
-def _read_json(path: str | os.PathLike[str], expected_format: str) -> dict[str, Any]:
+def _read_json(path: str | os.PathLike[str], expected_format: str | tuple[str, ...]) -> dict[str, Any]:
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: file not found")
@@ -173,8 +175,9 @@ def _read_json(path: str | os.PathLike[str], expected_format: str) -> dict[str, 
     if not isinstance(obj, dict):
         raise FormatError(p, "<root>", "expected a JSON object")
     fmt = obj.get("format")
-    if fmt is not None and fmt != expected_format:
-        raise FormatError(p, "format", f"expected '{expected_format}', got {fmt!r}")
+    accepted = (expected_format,) if isinstance(expected_format, str) else expected_format
+    if fmt is not None and fmt not in accepted:
+        raise FormatError(p, "format", f"expected {' or '.join(repr(a) for a in accepted)}, got {fmt!r}")
     return obj
 
 
@@ -318,13 +321,18 @@ class Camera:
 
 @dataclass
 class PersonTrack:
-    """One person's 2D observations: COCO-17 keypoints per frame, possibly spanning shots, with gaps."""
+    """One person's observations per frame, possibly spanning shots, with gaps: COCO-17 keypoints, and
+    where the front end gives them (tracks@2) the 33 BlazePose landmarks and their 3D world landmarks."""
 
     id: int
     frames: np.ndarray  # (T,) int, increasing original frame indices
     shot: np.ndarray  # (T,) int shot id per frame
     bbox: np.ndarray  # (T,4) x0,y0,x1,y1 pixels
     keypoints: np.ndarray  # (T,17,3) x,y,conf; conf 0 = not seen
+    # (T,33,3) x,y pixels + visibility in [0,1] (body.joints.BLAZEPOSE33_NAMES order); all 0 in frames without
+    landmarks: np.ndarray | None = None
+    # (T,33,4) X,Y,Z metres, hip-centred, camera axes (x right, y down, z away from the camera) + visibility
+    world_landmarks: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(len(self.frames))
@@ -357,7 +365,11 @@ def save_tracks(path: str | os.PathLike[str], tracks: Tracks) -> None:
         "people": [
             {"id": int(p.id), "frames": [int(f) for f in p.frames], "shot": [int(s) for s in p.shot],
              "bbox": np.round(np.asarray(p.bbox, dtype=float), 2).tolist(),
-             "keypoints": np.round(np.asarray(p.keypoints, dtype=float), 3).tolist()}
+             "keypoints": np.round(np.asarray(p.keypoints, dtype=float), 3).tolist(),
+             **({"landmarks": np.round(np.asarray(p.landmarks, dtype=float), 3).tolist()}
+                if p.landmarks is not None else {}),
+             **({"world_landmarks": np.round(np.asarray(p.world_landmarks, dtype=float), 4).tolist()}
+                if p.world_landmarks is not None else {})}
             for p in tracks.people
         ],
     }
@@ -368,7 +380,7 @@ def save_tracks(path: str | os.PathLike[str], tracks: Tracks) -> None:
 
 def load_tracks(path: str | os.PathLike[str]) -> Tracks:
     """Read and validate ``tracks.json`` (DESIGN.md), naming the file and field of any problem."""
-    r = _Reader(path, _read_json(path, TRACKS_FORMAT))
+    r = _Reader(path, _read_json(path, TRACKS_FORMATS_READ))
     video = VideoInfo.from_reader(r.child("video") if isinstance(r.obj.get("video"), dict)
                                   else _raise(r.fail("video", "missing or not an object")))
     kf = r.get("keypoint_format", str, default="coco17")
@@ -409,8 +421,22 @@ def load_tracks(path: str | os.PathLike[str]) -> Tracks:
             raise pr.fail("keypoints", f"non-finite value at frame {int(frames[t])}, keypoint {int(k)}")
         if np.any(keypoints[..., 2] < 0):
             raise pr.fail("keypoints", "confidence must be ≥ 0")
-        people.append(PersonTrack(id=pid, frames=frames, shot=shot, bbox=bbox, keypoints=keypoints))
+        landmarks = _visibility_array(pr, "landmarks", (NUM_LANDMARKS, 3), n) if "landmarks" in pr.obj else None
+        world = (_visibility_array(pr, "world_landmarks", (NUM_LANDMARKS, 4), n)
+                 if "world_landmarks" in pr.obj else None)
+        people.append(PersonTrack(id=pid, frames=frames, shot=shot, bbox=bbox, keypoints=keypoints,
+                                  landmarks=landmarks, world_landmarks=world))
     return Tracks(video=video, shots=shots, people=people, keypoint_format=kf, camera=camera)
+
+
+def _visibility_array(r: _Reader, key: str, shape_tail: tuple[int, ...], n: int) -> np.ndarray:
+    """A per-frame point array whose last column is a visibility in [0, 1]."""
+    arr = _array(r, key, shape_tail, length=n)
+    vis = arr[..., -1]
+    if np.any((vis < 0) | (vis > 1)):
+        t, k = np.argwhere((vis < 0) | (vis > 1))[0]
+        raise r.fail(key, f"visibility must be in [0, 1] (frame index {int(t)}, landmark {int(k)})")
+    return arr
 
 
 def _raise(exc: Exception) -> Any:

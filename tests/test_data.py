@@ -44,7 +44,37 @@ def test_tracks_round_trip(tmp_path: Path) -> None:
     p, q = back.people[0], tracks.people[0]
     np.testing.assert_array_equal(p.frames, q.frames)
     np.testing.assert_allclose(p.keypoints, q.keypoints, atol=1e-3)
-    assert json.loads((tmp_path / "tracks.json").read_text())["format"] == "msmesh/tracks@1"
+    assert json.loads((tmp_path / "tracks.json").read_text())["format"] == "msmesh/tracks@2"
+
+
+def test_tracks_v2_landmarks_round_trip_and_v1_still_reads(tmp_path: Path) -> None:
+    tracks = _tracks()
+    rng = np.random.default_rng(2)
+    lm = rng.uniform(0, 300, size=(4, 33, 3))
+    lm[..., 2] = rng.uniform(0, 1, size=(4, 33))
+    lm[1] = 0.0  # a frame without landmarks
+    world = rng.normal(0, 0.3, size=(4, 33, 4))
+    world[..., 3] = rng.uniform(0, 1, size=(4, 33))
+    tracks.people[0].landmarks, tracks.people[0].world_landmarks = lm, world
+    data.save_tracks(tmp_path / "tracks.json", tracks)
+    back = data.load_tracks(tmp_path / "tracks.json").people[0]
+    assert back.landmarks is not None and back.world_landmarks is not None
+    np.testing.assert_allclose(back.landmarks, lm, atol=1e-3)
+    np.testing.assert_allclose(back.world_landmarks, world, atol=1e-4)
+
+    obj = json.loads((tmp_path / "tracks.json").read_text())
+    obj["people"][0]["world_landmarks"][2][5][3] = 1.5
+    (tmp_path / "bad.json").write_text(json.dumps(obj))
+    with pytest.raises(FormatError, match=r"people\[0\]\.world_landmarks.*visibility"):
+        data.load_tracks(tmp_path / "bad.json")
+
+    obj["format"] = "msmesh/tracks@1"
+    for p in obj["people"]:
+        del p["landmarks"], p["world_landmarks"]
+    (tmp_path / "v1.json").write_text(json.dumps(obj))
+    v1 = data.load_tracks(tmp_path / "v1.json").people[0]
+    assert v1.landmarks is None and v1.world_landmarks is None
+    np.testing.assert_allclose(v1.keypoints, tracks.people[0].keypoints, atol=1e-3)
 
 
 @pytest.mark.parametrize("fmt", ["npz", "json"])

@@ -85,3 +85,19 @@ def smpl24_depths() -> list[int]:
     for p in SMPL24_PARENTS:
         depth.append(0 if p < 0 else depth[p] + 1)
     return depth
+
+BLAZEPOSE33_NAMES: list[str] = [
+    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye", "right_eye_outer",
+    "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder", "right_shoulder", "left_elbow",
+    "right_elbow", "left_wrist", "right_wrist", "left_pinky", "right_pinky", "left_index", "right_index",
+    "left_thumb", "right_thumb", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
+    "right_ankle", "left_heel", "right_heel", "left_foot_index", "right_foot_index",
+]
+"""BlazePose GHUM's 33 body landmarks in MediaPipe's order ("left" is the subject's left)."""
+BLAZEPOSE33_FLIP: list[int] = [
+    BLAZEPOSE33_NAMES.index(n.replace("left", "@").replace("right", "left").replace("@", "right"))
+    for n in BLAZEPOSE33_NAMES
+]
+"""Index of each landmark's left/right mirror (itself for the nose)."""
+BLAZEPOSE33_TO_COCO17: list[int] = [BLAZEPOSE33_NAMES.index(n) for n in COCO17_NAMES]
+"""BlazePose-33 index of each COCO-17 keypoint (COCO-17 is a subset of BlazePose-33 by name)."""

@@ -33,6 +33,7 @@ from msmesh.body.joints import (
     SMPL_COCO_FACE_VERTEX_IDS,
     smpl24_depths,
 )
+from msmesh.body.landmarks import landmark_regressor
 from msmesh.body.smpl_file import check_smpl_arrays, load_smpl_npz, load_smpl_pickle
 from msmesh.errors import ModelUnavailableError
 
@@ -49,11 +50,13 @@ NUM_BETAS = 10
 
 @dataclass
 class BodyOutput:
-    """Posed body: vertices (B,V,3), SMPL joints (B,24,3) and COCO-17 keypoints (B,17,3), metres."""
+    """Posed body, metres: vertices (B,V,3), SMPL joints (B,24,3), COCO-17 keypoints (B,17,3) and the
+    33 BlazePose landmarks (B,33,3) as defined in ``body.landmarks``."""
 
     vertices: Tensor
     joints: Tensor
     coco17: Tensor
+    landmarks: Tensor
 
 
 def open_model_path() -> Path | None:
@@ -206,6 +209,12 @@ class BodyModel(nn.Module):
         buf("coco_vidx", vidx, torch.long)
         buf("coco_cv", c_v)
         buf("coco_cj", c_j)
+        # --- BlazePose-33 landmarks, the same form (body.landmarks)
+        lm_v, lm_j = landmark_regressor(data)
+        lm_vidx = np.flatnonzero(np.abs(lm_v).sum(0) > 0)
+        buf("landmark_vidx", lm_vidx, torch.long)
+        buf("landmark_cv", lm_v[:, lm_vidx])
+        buf("landmark_cj", lm_j)
         # --- fast path precomputations (float64 on the host, stored float32)
         jreg = np.asarray(data["J_regressor"], np.float64)
         vt = np.asarray(data["v_template"], np.float64)
@@ -312,7 +321,9 @@ class BodyModel(nn.Module):
         joints = out.joints[:, :24]
         coco = torch.einsum("ks,bsc->bkc", self.coco_cv, out.vertices[:, self.coco_vidx]) + torch.einsum(
             "kj,bjc->bkc", self.coco_cj, joints)
-        return BodyOutput(vertices=out.vertices, joints=joints, coco17=coco)
+        landmarks = torch.einsum("ks,bsc->bkc", self.landmark_cv, out.vertices[:, self.landmark_vidx]) + torch.einsum(
+            "kj,bjc->bkc", self.landmark_cj, joints)
+        return BodyOutput(vertices=out.vertices, joints=joints, coco17=coco, landmarks=landmarks)
 
     def joints_only(self, global_orient: Tensor, body_pose: Tensor, betas: Tensor | None = None,
                     transl: Tensor | None = None) -> tuple[Tensor, Tensor]:
