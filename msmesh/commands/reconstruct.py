@@ -30,7 +30,9 @@ class ShotDetector(str, Enum):
 
 
 class Detector(str, Enum):
+    auto = "auto"
     movenet = "movenet"
+    blazepose = "blazepose"
     vitpose = "vitpose"
 
 
@@ -61,8 +63,9 @@ def command(
     start: float | None = typer.Option(None, "--start", help="Start time in seconds."),
     end: float | None = typer.Option(None, "--end", help="End time in seconds."),
     shots: ShotDetector = typer.Option(ShotDetector.content, "--shots", help="Shot-cut detector."),
-    detector: Detector = typer.Option(Detector.movenet, "--detector", help="People + keypoints: movenet (shipped, "
-                                      "offline) or vitpose (RT-DETR + ViTPose from the Hub; msmesh[hub])."),
+    detector: Detector = typer.Option(Detector.movenet, "--detector", help="People + keypoints: auto (MoveNet + "
+                                      "BlazePose landmarks, shipped, offline), movenet, blazepose, or vitpose "
+                                      "(RT-DETR + ViTPose from the Hub; msmesh[hub])."),
     keypoints: Path | None = typer.Option(None, "--keypoints", help="Use your own 2D keypoints instead of "
                                           "detection: an OpenPose BODY_25 JSON folder or a COCO results JSON."),
     max_people: int | None = typer.Option(None, "--max-people", help="Keep at most this many people "

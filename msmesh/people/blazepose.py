@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from msmesh.assets import asset_path
+from msmesh.body.joints import BLAZEPOSE33_NAMES, BLAZEPOSE33_TO_COCO17
 from msmesh.errors import ModelUnavailableError
 from msmesh.people.blazepose_ops import (
     DETECTOR_SIZE,
@@ -37,10 +38,7 @@ from msmesh.people.blazepose_ops import (
 from msmesh.people.detect import Detection
 from msmesh.people.tflite import allocate, load_interpreter
 
-NUM_LANDMARKS = 33
-# BlazePose landmark index of each COCO-17 keypoint (nose, eyes, ears, shoulders, elbows, wrists, hips,
-# knees, ankles)
-BLAZEPOSE_TO_COCO17 = (0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)
+NUM_LANDMARKS = len(BLAZEPOSE33_NAMES)
 _RESTORE = ("re-extract it with tools/extract_blazepose.py (see assets/models/blazepose/PROVENANCE.md)")
 # bones checked for plausibility: (a, b) landmark pairs of the limbs
 LIMBS = ((11, 13), (13, 15), (12, 14), (14, 16), (23, 25), (25, 27), (24, 26), (26, 28))
@@ -88,7 +86,7 @@ class PoseLandmarks:
     def to_detection(self, h: int, w: int) -> Detection:
         """A ``Detection``: COCO-17 keypoints from the landmarks, landmarks and world landmarks attached."""
         conf = self.confidence(h, w)
-        coco = np.column_stack([self.landmarks[BLAZEPOSE_TO_COCO17, :2], conf[list(BLAZEPOSE_TO_COCO17)]])
+        coco = np.column_stack([self.landmarks[BLAZEPOSE33_TO_COCO17, :2], conf[BLAZEPOSE33_TO_COCO17]])
         return Detection(bbox=self.visible_box(h, w), keypoints=coco, score=float(self.score),
                          landmarks=np.column_stack([self.landmarks[:, :2], conf]),
                          world_landmarks=np.column_stack([self.world, conf]))

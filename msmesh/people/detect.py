@@ -51,13 +51,26 @@ def _movenet() -> PersonDetector:
     return MoveNet()
 
 
+def _blazepose() -> PersonDetector:
+    from msmesh.people.blazepose import BlazePose
+
+    return BlazePose()
+
+
+def _auto() -> PersonDetector:
+    from msmesh.people.hybrid import HybridDetector
+
+    return HybridDetector()
+
+
 def _vitpose() -> PersonDetector:
     from msmesh.people.hub_vitpose import ViTPoseDetector
 
     return ViTPoseDetector()
 
 
-DETECTORS: dict[str, Callable[[], PersonDetector]] = {"movenet": _movenet, "vitpose": _vitpose}
+DETECTORS: dict[str, Callable[[], PersonDetector]] = {"movenet": _movenet, "blazepose": _blazepose, "auto": _auto,
+                                                      "vitpose": _vitpose}
 
 
 def make_detector(name: str) -> PersonDetector:
@@ -95,8 +108,25 @@ def save_detections(path: str | Path, detections: dict[int, list[Detection]]) ->
                                       "keypoints": np.round(d.keypoints, 3).tolist(),
                                       "score": round(float(d.score), 4),
                                       **({"appearance": np.round(d.appearance, 5).tolist()}
-                                         if d.appearance is not None else {})} for d in dets]}
+                                         if d.appearance is not None else {}),
+                                      **({"landmarks": np.round(d.landmarks, 3).tolist()}
+                                         if d.landmarks is not None else {}),
+                                      **({"world_landmarks": np.round(d.world_landmarks, 4).tolist()}
+                                         if d.world_landmarks is not None else {})} for d in dets]}
         for f, dets in sorted(detections.items())]})
+
+
+def _detection(p: dict) -> Detection:
+    optional = lambda key, dtype: np.asarray(p[key], dtype) if key in p else None  # noqa: E731
+    det = Detection(np.asarray(p["bbox"], float), np.asarray(p["keypoints"], float), float(p["score"]),
+                    optional("appearance", np.float32), optional("landmarks", float),
+                    optional("world_landmarks", float))
+    if det.keypoints.shape != (17, 3) or det.bbox.shape != (4,):
+        raise ValueError("bbox must be 4 numbers and keypoints 17×3")
+    if (det.landmarks is not None and det.landmarks.shape != (33, 3)) or (
+            det.world_landmarks is not None and det.world_landmarks.shape != (33, 4)):
+        raise ValueError("landmarks must be 33×3 and world_landmarks 33×4")
+    return det
 
 
 def load_detections(path: str | Path) -> dict[int, list[Detection]]:
@@ -105,10 +135,6 @@ def load_detections(path: str | Path) -> dict[int, list[Detection]]:
         obj = json.loads(Path(path).read_text())
         if obj.get("format") != DETECTIONS_FORMAT:
             raise FormatError(path, "format", f"expected {DETECTIONS_FORMAT!r}")
-        return {int(fr["frame"]): [Detection(np.asarray(p["bbox"], float), np.asarray(p["keypoints"], float),
-                                             float(p["score"]),
-                                             np.asarray(p["appearance"], np.float32) if "appearance" in p else None)
-                                   for p in fr["people"]]
-                for fr in obj["frames"]}
+        return {int(fr["frame"]): [_detection(p) for p in fr["people"]] for fr in obj["frames"]}
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InputError(f"{path}: unreadable detections file ({exc})") from exc
