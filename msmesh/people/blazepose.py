@@ -96,7 +96,7 @@ class BlazePose:
     """Callable multi-person BlazePose: ``BlazePose()(rgb_image) -> list[Detection]``."""
 
     def __init__(self, folder: str | Path | None = None, variant: str = "full", threads: int | None = None,
-                 min_score: float = 0.5, min_presence: float = 0.5, nms_iou: float = 0.3,
+                 min_score: float = 0.2, min_presence: float = 0.5, nms_iou: float = 0.3,
                  max_people: int = 6) -> None:
         folder = Path(folder) if folder else asset_path("models", "blazepose")
         self._det = load_interpreter(folder / "pose_detection.tflite", _RESTORE, threads)

@@ -9,9 +9,10 @@ not the small people. Per frame:
 2. Each MoveNet person is paired with the BlazePose person whose keypoints agree with its own; a MoveNet
    person without one gets a landmark pass on an ROI seeded from its keypoints.
 3. A pair is merged: BlazePose's landmarks and keypoints, with MoveNet's keypoints filling joints BlazePose
-   does not see, and the union of the boxes. A BlazePose person left unpaired is kept unless it lies inside
-   someone already kept (the detector fires on hands and knees too); implausible skeletons are dropped by
-   ``blazepose.plausible``.
+   does not see, and the union of the boxes. A BlazePose person left unpaired is kept too.
+4. Duplicates go, best score first (``duplicate``): MoveNet sometimes reports one person twice, and the
+   BlazePose detector fires on hands and knees, drawing a skeleton along someone's arms; implausible
+   skeletons were already dropped by ``blazepose.plausible``.
 """
 
 from __future__ import annotations
@@ -77,18 +78,37 @@ def merge(movenet: Detection, blaze: Detection, fill_conf: float = 0.5) -> Detec
                      landmarks=blaze.landmarks, world_landmarks=blaze.world_landmarks)
 
 
+def duplicate(candidate: Detection, kept: Detection, min_conf: float = 0.3) -> bool:
+    """True when ``candidate`` is another reading of the person ``kept`` rather than someone else.
+
+    Either their keypoints agree, or its box lies > 40 % inside ``kept``'s with most of its confident
+    keypoints on ``kept``'s body (within 0.15 of ``kept``'s size of any of its keypoints; e.g. a skeleton the
+    landmark model drew along someone's outstretched arms). Boxes alone are not enough: people overlap.
+    """
+    if keypoints_agree(candidate, kept):
+        return True
+    if overlap_of_smaller(candidate.bbox, kept.bbox) <= 0.4:
+        return False
+    mine = candidate.keypoints[candidate.keypoints[:, 2] >= min_conf, :2]
+    theirs = kept.keypoints[kept.keypoints[:, 2] >= min_conf, :2]
+    if len(mine) < 3 or len(theirs) < 3:
+        return False
+    size = float(np.hypot(*(kept.bbox[2:] - kept.bbox[:2])))
+    near = np.linalg.norm(mine[:, None] - theirs[None], axis=2).min(1) <= 0.15 * size
+    return bool(near.mean() >= 0.5)
+
+
 class HybridDetector:
     """Callable ``auto`` backend: ``HybridDetector()(rgb_image) -> list[Detection]``."""
 
     def __init__(self, movenet: MoveNet | None = None, blazepose: BlazePose | None = None,
-                 threads: int | None = None, min_movenet_score: float = 0.25) -> None:
+                 threads: int | None = None) -> None:
         self.movenet = movenet or MoveNet(threads=threads)
         self.blazepose = blazepose or BlazePose(threads=threads)
-        self.min_movenet_score = min_movenet_score
 
     def __call__(self, image: np.ndarray) -> list[Detection]:
         h, w = image.shape[:2]
-        found = [d for d in self.movenet(image) if d.score >= self.min_movenet_score]
+        found = self.movenet(image)
         blaze = [p.to_detection(h, w) for p in self.blazepose.people(image)]
         paired: set[int] = set()
         out: list[Detection] = []
@@ -101,9 +121,13 @@ class HybridDetector:
             seeded = self._seeded(image, m)
             out.append(merge(m, seeded) if seeded is not None else m)
         for j, b in enumerate(blaze):
-            if j not in paired and not any(overlap_of_smaller(b.bbox, o.bbox) > 0.7 for o in out):
+            if j not in paired:
                 out.append(b)
-        return out
+        kept: list[Detection] = []
+        for d in sorted(out, key=lambda d: -d.score):
+            if not any(duplicate(d, k) for k in kept):
+                kept.append(d)
+        return kept
 
     def _seeded(self, image: np.ndarray, person: Detection) -> Detection | None:
         """A landmark pass on an ROI placed from MoveNet's keypoints, kept only when it agrees with them."""
