@@ -34,7 +34,7 @@ class PipelineOptions:
     start: float | None = None  # seconds
     end: float | None = None  # seconds
     shots: str = "content"  # shot detector: adaptive | content | transnet
-    detector: str = "movenet"  # people/keypoint backend
+    detector: str = "auto"  # people/keypoint backend (people.detect.DETECTORS)
     keypoints: str | None = None  # user keypoints file/folder (OpenPose / COCO JSON) instead of detection
     max_people: int | None = None
     method: str = "optimize"  # optimize | regress

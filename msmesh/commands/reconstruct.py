@@ -63,7 +63,7 @@ def command(
     start: float | None = typer.Option(None, "--start", help="Start time in seconds."),
     end: float | None = typer.Option(None, "--end", help="End time in seconds."),
     shots: ShotDetector = typer.Option(ShotDetector.content, "--shots", help="Shot-cut detector."),
-    detector: Detector = typer.Option(Detector.movenet, "--detector", help="People + keypoints: auto (MoveNet + "
+    detector: Detector = typer.Option(Detector.auto, "--detector", help="People + keypoints: auto (MoveNet + "
                                       "BlazePose landmarks, shipped, offline), movenet, blazepose, or vitpose "
                                       "(RT-DETR + ViTPose from the Hub; msmesh[hub])."),
     keypoints: Path | None = typer.Option(None, "--keypoints", help="Use your own 2D keypoints instead of "

@@ -21,7 +21,7 @@ def command(
     start: float | None = typer.Option(None, "--start", help="Start time in seconds."),
     end: float | None = typer.Option(None, "--end", help="End time in seconds."),
     shots: ShotDetector = typer.Option(ShotDetector.content, "--shots", help="Shot-cut detector."),
-    detector: Detector = typer.Option(Detector.movenet, "--detector", help="People + keypoints: auto, movenet, "
+    detector: Detector = typer.Option(Detector.auto, "--detector", help="People + keypoints: auto, movenet, "
                                       "blazepose (shipped, offline) or vitpose (Hub; msmesh[hub])."),
     keypoints: Path | None = typer.Option(None, "--keypoints", help="Your own 2D keypoints (OpenPose folder "
                                           "or COCO results JSON) instead of detection."),
