@@ -12,7 +12,7 @@ import pytest
 from videos import EXAMPLE
 
 from msmesh.errors import ModelUnavailableError
-from msmesh.people.blazepose import BlazePose
+from msmesh.people.blazepose import BlazePose, plausible
 from msmesh.people.blazepose_ops import (
     Roi,
     decode_boxes,
@@ -258,3 +258,29 @@ def test_detections_file_with_misshapen_landmarks_is_one_line(tmp_path: Path) ->
         {"bbox": [0, 0, 1, 1], "keypoints": [[0, 0, 0]] * 17, "score": 1, "landmarks": [[0, 0, 0]] * 32}]}]}))
     with pytest.raises(InputError, match="33×3"):
         load_detections(path)
+
+
+def test_implausible_skeletons_are_rejected() -> None:
+    """The landmark model's known failures: an upside-down ROI (presence ≈ 1 all the same), a head below hips
+    and shoulders, a limb longer than 1.6 torsos (in metres)."""
+    from msmesh.people.blazepose import PoseLandmarks
+
+    rng = np.random.default_rng(1)
+    lm = np.zeros((33, 5))
+    lm[:, 3:] = 0.95
+    lm[:, :2] = [200.0, 300.0] + rng.normal(0, 5, (33, 2))
+    lm[0, :2], lm[[11, 12], :2], lm[[23, 24], :2] = [200, 120], [[170, 170], [230, 170]], [[180, 300], [220, 300]]
+    world = np.zeros((33, 3))
+    world[[11, 12]] = [[0.18, -0.5, 0], [-0.18, -0.5, 0]]
+    world[[23, 24]] = [[0.1, 0, 0], [-0.1, 0, 0]]
+    for a, b in ((11, 13), (13, 15), (12, 14), (14, 16), (23, 25), (25, 27), (24, 26), (26, 28)):
+        world[b] = world[a] + [0, 0.35, 0]
+    good = PoseLandmarks(Roi(200, 300, 400, 0.1), 0.99, lm, world, np.zeros((2, 2)))
+    assert plausible(good, 720, 640)
+    assert not plausible(PoseLandmarks(Roi(200, 300, 400, 3.0), 0.99, lm, world, np.zeros((2, 2))), 720, 640)
+    flipped = lm.copy()
+    flipped[:, 1] = 600 - flipped[:, 1]  # head at the bottom, hips above the shoulders
+    assert not plausible(PoseLandmarks(Roi(200, 300, 400, 0.1), 0.99, flipped, world, np.zeros((2, 2))), 720, 640)
+    long_arm = world.copy()
+    long_arm[15] = long_arm[13] + [0, 0.9, 0]
+    assert not plausible(PoseLandmarks(Roi(200, 300, 400, 0.1), 0.99, lm, long_arm, np.zeros((2, 2))), 720, 640)
