@@ -165,13 +165,13 @@ def test_roi_from_coco_keypoints() -> None:
 
 def test_duplicates_are_told_from_people_who_overlap() -> None:
     a = _person((300.0, 400.0), 300.0)
-    assert keypoints_agree(a, _person((305.0, 402.0), 300.0)) and duplicate(_person((305.0, 402.0), 300.0), a)
+    assert keypoints_agree(a, _person((305.0, 402.0), 300.0)) and duplicate(_person((305.0, 402.0), 300.0), a, True)
     behind = _person((360.0, 380.0), 280.0)  # a second person half hidden behind the first
-    assert not duplicate(behind, a)
+    assert not duplicate(behind, a, True)
     # a "skeleton" drawn along the person's own arm/torso points, lying mostly inside their box
     along = Detection(bbox=a.bbox * [1, 1, 1, 1] + [10, 40, -10, -60], keypoints=a.keypoints[[5, 7, 9, 6, 8, 10, 11,
                       12, 5, 7, 9, 6, 8, 10, 11, 12, 0]] + [25, 0, 0], score=0.3)
-    assert duplicate(along, a)
+    assert duplicate(along, a, False) and not duplicate(along, a, True)
 
 
 def test_missing_or_corrupt_blazepose_model_is_one_line(tmp_path: Path) -> None:

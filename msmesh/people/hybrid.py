@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from msmesh.people.blazepose import BlazePose, PoseLandmarks, overlap_of_smaller, plausible
+from msmesh.people.blazepose import BlazePose, PoseLandmarks, plausible
 from msmesh.people.blazepose_ops import Roi, roi_from_points
 from msmesh.people.detect import Detection
 from msmesh.people.movenet import MoveNet
@@ -78,16 +78,17 @@ def merge(movenet: Detection, blaze: Detection, fill_conf: float = 0.5) -> Detec
                      landmarks=blaze.landmarks, world_landmarks=blaze.world_landmarks)
 
 
-def duplicate(candidate: Detection, kept: Detection, min_conf: float = 0.3) -> bool:
+def duplicate(candidate: Detection, kept: Detection, confirmed: bool, min_conf: float = 0.3) -> bool:
     """True when ``candidate`` is another reading of the person ``kept`` rather than someone else.
 
-    Either their keypoints agree, or its box lies > 40 % inside ``kept``'s with most of its confident
-    keypoints on ``kept``'s body (within 0.15 of ``kept``'s size of any of its keypoints; e.g. a skeleton the
-    landmark model drew along someone's outstretched arms). Boxes alone are not enough: people overlap.
+    Their keypoints agree (MoveNet reporting one person twice, or both detectors on one person); or, for a
+    candidate only BlazePose saw (``confirmed`` False), most of its confident keypoints lie on ``kept``'s
+    body (within 0.15 of ``kept``'s size of any of its keypoints): a skeleton the landmark model drew along
+    someone's outstretched arms. People MoveNet confirmed are never dropped on that ground: real people overlap.
     """
     if keypoints_agree(candidate, kept):
         return True
-    if overlap_of_smaller(candidate.bbox, kept.bbox) <= 0.4:
+    if confirmed:
         return False
     mine = candidate.keypoints[candidate.keypoints[:, 2] >= min_conf, :2]
     theirs = kept.keypoints[kept.keypoints[:, 2] >= min_conf, :2]
@@ -111,7 +112,7 @@ class HybridDetector:
         found = self.movenet(image)
         blaze = [p.to_detection(h, w) for p in self.blazepose.people(image)]
         paired: set[int] = set()
-        out: list[Detection] = []
+        out: list[Detection] = []  # people MoveNet found, with BlazePose's landmarks where it has them
         for m in sorted(found, key=lambda d: -d.score):
             j = next((j for j, b in enumerate(blaze) if j not in paired and keypoints_agree(m, b)), None)
             if j is not None:
@@ -120,12 +121,10 @@ class HybridDetector:
                 continue
             seeded = self._seeded(image, m)
             out.append(merge(m, seeded) if seeded is not None else m)
-        for j, b in enumerate(blaze):
-            if j not in paired:
-                out.append(b)
+        candidates = [(d, True) for d in out] + [(b, False) for j, b in enumerate(blaze) if j not in paired]
         kept: list[Detection] = []
-        for d in sorted(out, key=lambda d: -d.score):
-            if not any(duplicate(d, k) for k in kept):
+        for d, confirmed in sorted(candidates, key=lambda c: (not c[1], -c[0].score)):
+            if not any(duplicate(d, k, confirmed) for k in kept):
                 kept.append(d)
         return kept
 
