@@ -35,6 +35,7 @@ The benchmark, per (subject, action):
 
 from __future__ import annotations
 
+import functools
 import os
 import zlib
 from collections.abc import Callable, Sequence
@@ -46,18 +47,21 @@ import numpy as np
 
 from msmesh.body.joints import H36M17_NAMES, SMPL24_NAMES
 from msmesh.data import Camera, FitResult, PersonTrack, Shot, Tracks, VideoInfo
-from msmesh.errors import InputError, MsmeshError
+from msmesh.errors import InputError
 from msmesh.eval.metrics import pa_mpjpe
 from msmesh.eval.report import (
+    Item,
     ItemCache,
     Predictions,
     Progress,
     SkipLog,
     column,
     digest,
+    evaluate_items,
     make_result,
     require_arrays,
     save_predictions,
+    stack_items,
 )
 
 FILE_3D = "data_3d_h36m.npz"
@@ -380,31 +384,25 @@ def run_h36m(root: str | os.PathLike[str], subjects: Sequence[str] = TEST_SUBJEC
     fit_key = getattr(fit, "cache_key", getattr(fit, "__name__", "custom"))
     cache = ItemCache(Path(out_dir) / "cache" if out_dir is not None else None)
     skipped = SkipLog()
-    items: list[dict[str, np.ndarray]] = []
-    for k, (subject, action) in enumerate(seqs):
-        name = f"{subject}/{action}"
-        key = digest({"cfg": asdict(cfg), "modes": list(modes), "fit": fit_key, "n": len(data.positions_3d[subject]
-                                                                                          [action])})
-        arrays = cache.load(f"{subject}_{action}", key)
-        if arrays is None:
-            try:
-                seq = build_sequence(data, subject, action, cfg, root, detector)
-                arrays = {"seq": np.array([name] * len(seq.gt)), "frame": seq.tracks.people[0].frames,
-                          "camera": seq.camera, "near_cut": near_cut(seq.tracks.people[0].shot),
-                          "gt": seq.gt[:, EVAL_H36M]}
-                for mode in modes:
-                    res = fit(seq.tracks, mode)
-                    if not res.people or len(res.people[0]) != len(seq.gt):
-                        raise InputError(f"the fit returned {len(res.people)} people / wrong frame count")
-                    arrays[f"{mode}__pred"] = np.asarray(res.people[0].joints, dtype=np.float64)[:, EVAL_SMPL]
-            except MsmeshError as exc:
-                skipped.add(name, exc.one_line())
-                continue
-            cache.save(f"{subject}_{action}", key, arrays)
-        items.append(arrays)
-        if progress:
-            progress(k + 1, len(seqs), name)
-    stacked = {k: np.concatenate([a[k] for a in items]) for k in items[0]} if items else {}
+
+    def compute(subject: str, action: str) -> dict[str, np.ndarray]:
+        seq = build_sequence(data, subject, action, cfg, root, detector)
+        arrays = {"seq": np.array([f"{subject}/{action}"] * len(seq.gt)), "frame": seq.tracks.people[0].frames,
+                  "camera": seq.camera, "near_cut": near_cut(seq.tracks.people[0].shot), "gt": seq.gt[:, EVAL_H36M]}
+        for mode in modes:
+            res = fit(seq.tracks, mode)
+            if not res.people or len(res.people[0]) != len(seq.gt):
+                raise InputError(f"the fit returned {len(res.people)} people / wrong frame count")
+            arrays[f"{mode}__pred"] = np.asarray(res.people[0].joints, dtype=np.float64)[:, EVAL_SMPL]
+        return arrays
+
+    items = evaluate_items(
+        (Item(f"{subject}/{action}", f"{subject}_{action}",
+              digest({"cfg": asdict(cfg), "modes": list(modes), "fit": fit_key,
+                      "n": len(data.positions_3d[subject][action])}),
+              functools.partial(compute, subject, action)) for subject, action in seqs),
+        cache, skipped, progress)
+    stacked = stack_items([arrays for _, arrays in items])
     meta = {"modes": list(modes), "config": asdict(cfg), "subjects": list(subjects),
             "actions": list(actions) if actions else None}
     if save_predictions_to is not None and stacked:

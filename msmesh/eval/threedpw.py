@@ -26,6 +26,7 @@ so absolute numbers differ somewhat from published ones; rows are comparable wit
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 from collections.abc import Callable, Mapping
@@ -37,18 +38,21 @@ import numpy as np
 
 from msmesh.body.joints import SMPL24_NAMES
 from msmesh.data import Camera, FitResult, PersonTrack, Shot, Tracks, VideoInfo
-from msmesh.errors import InputError, ModelUnavailableError, MsmeshError
+from msmesh.errors import InputError, ModelUnavailableError
 from msmesh.eval.metrics import mpjpe, pa_mpjpe
 from msmesh.eval.report import (
+    Item,
     ItemCache,
     Predictions,
     Progress,
     SkipLog,
     column,
     digest,
+    evaluate_items,
     make_result,
     require_arrays,
     save_predictions,
+    stack_items,
 )
 
 LAYOUT = ("expected the 3DPW layout DIR/sequenceFiles/<split>/<sequence>.pkl (latin1 pickles with poses, betas, "
@@ -247,23 +251,12 @@ def run_3dpw(root: str | os.PathLike[str], split: str = "test", predictors: Mapp
     keys = {n: getattr(p, "cache_key", getattr(p, "__name__", "custom")) for n, p in predictors.items()}
     cache = ItemCache(Path(out_dir) / "cache" if out_dir is not None else None)
     skipped = SkipLog()
-    items = []
-    for k, f in enumerate(files):
-        key = digest({"predictors": keys, "file": f.name, "size": f.stat().st_size})
-        arrays = cache.load(f.stem, key)
-        if arrays is None:
-            try:
-                arrays = evaluate_sequence(load_sequence(f, root / "imageFiles"), predictors)
-            except ModelUnavailableError:
-                raise
-            except MsmeshError as exc:
-                skipped.add(f.stem, exc.one_line())
-                continue
-            cache.save(f.stem, key, arrays)
-        items.append(arrays)
-        if progress:
-            progress(k + 1, len(files), f.stem)
-    stacked = {k: np.concatenate([a[k] for a in items]) for k in items[0]} if items else {}
+    items = evaluate_items(
+        (Item(f.stem, f.stem, digest({"predictors": keys, "file": f.name, "size": f.stat().st_size}),
+              functools.partial(lambda f: evaluate_sequence(load_sequence(f, root / "imageFiles"), predictors), f))
+         for f in files),
+        cache, skipped, progress, fatal=(ModelUnavailableError,))
+    stacked = stack_items([arrays for _, arrays in items])
     meta = {"split": split, "methods": list(predictors)}
     if save_predictions_to is not None and stacked:
         save_predictions(save_predictions_to, "3dpw", meta, stacked)
