@@ -246,18 +246,16 @@ def predict_pair(result: FitResult, match: PairMatch, body_model) -> tuple[np.nd
     cross[1] is frame a's pose placed in frame b's camera pose (scored against b's keypoints); cross[0] is
     frame b's pose placed in frame a's (scored against a's).
     """
+    assert match.person is not None and match.index_a is not None and match.index_b is not None
     seq = result.person(match.person)
     ia, ib = match.index_a, match.index_b
     # rows: same a, same b, a→b (pose a, placement b), b→a (pose b, placement a)
     pose_idx = [ia, ib, ia, ib]
     place_idx = [ia, ib, ib, ia]
-    f32 = dict(dtype=torch.float32)
+    arrays = (np.asarray(seq.global_orient)[place_idx], np.asarray(seq.body_pose)[pose_idx],
+              np.tile(np.asarray(seq.betas, dtype=np.float32), (4, 1)), np.asarray(seq.transl)[place_idx])
     with torch.no_grad():
-        _, c17 = body_model.joints_only(
-            torch.tensor(np.asarray(seq.global_orient)[place_idx], **f32),
-            torch.tensor(np.asarray(seq.body_pose)[pose_idx], **f32),
-            torch.tensor(np.tile(np.asarray(seq.betas, dtype=np.float32), (4, 1)), **f32),
-            torch.tensor(np.asarray(seq.transl)[place_idx], **f32))
+        _, c17 = body_model.joints_only(*(torch.as_tensor(a, dtype=torch.float32) for a in arrays))
     uv = project_np(c17.cpu().numpy(), result.focal, result.center)
     return uv[[0, 1]], uv[[3, 2]]
 
@@ -423,9 +421,9 @@ def run_ava(root: str | os.PathLike[str], cuts: str | os.PathLike[str] | None = 
                         f"{len(vpairs)} pair(s) not scored")
             continue
         path, offset = found
-        lo, hi = ranges.get(video_id, (AVA_FIRST_KEYFRAME, AVA_LAST_KEYFRAME))
-        lo = min([lo] + [p.a.timestamp for p in vpairs])
-        hi = max([hi] + [p.b.timestamp for p in vpairs])
+        first, last = ranges.get(video_id, (AVA_FIRST_KEYFRAME, AVA_LAST_KEYFRAME))
+        lo = min([float(first)] + [p.a.timestamp for p in vpairs])
+        hi = max([float(last)] + [p.b.timestamp for p in vpairs])
         start, end = max(0.0, lo - offset), hi - offset + 0.5
         for method in methods:
             key = digest({"pairs": [p.to_json() for p in vpairs], "method": method, "iou": iou_min,

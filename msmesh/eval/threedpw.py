@@ -222,7 +222,7 @@ def evaluate_sequence(seq: PW3DSequence, predictors: Mapping[str, Predictor]) ->
     for name, predictor in predictors.items():
         res = predictor(tracks, lambda i: read_image(image_path(seq, i)))
         pred = np.full((len(actor), len(sel), 3), np.nan)
-        where = {(a, int(f)): i for i, (a, f) in enumerate(zip(actor, frame, strict=True))}
+        where = {(int(a), int(f)): i for i, (a, f) in enumerate(zip(actor, frame, strict=True))}
         for p in res.people:
             for t, f in enumerate(p.frames):
                 i = where.get((p.id, int(f)))
