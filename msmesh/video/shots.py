@@ -43,17 +43,29 @@ class SceneDetectShots:
     def cut_frames(self, path: Path, info: VideoInfo) -> list[int]:
         from scenedetect import AdaptiveDetector, ContentDetector, SceneManager, open_video
 
+        from msmesh.video.reader import quiet_ffmpeg
+
         detector = (ContentDetector(min_scene_len=self.min_scene_len) if self.kind == "content"
                     else AdaptiveDetector(min_scene_len=self.min_scene_len))
         try:
             video = open_video(str(path), backend="pyav")
         except Exception as exc:  # scenedetect wraps backend errors in several types
             raise VideoError(f"{path}: shot detection cannot open the video ({exc})") from exc
+        quiet_ffmpeg()  # its PyAV backend turned FFmpeg's terminal log back on
         manager = SceneManager()
         manager.add_detector(detector)
         manager.detect_scenes(video=video, show_progress=False)
         scenes = manager.get_scene_list(start_in_scene=True)
-        return [int(start.frame_num) for start, _ in scenes[1:]]
+        if info.timestamps is None:
+            return [int(start.frame_num) for start, _ in scenes[1:]]
+        return [frame_at(info, start.seconds) for start, _ in scenes[1:]]  # its frame numbers assume a fixed rate
+
+
+def frame_at(info: VideoInfo, seconds: float) -> int:
+    """The frame whose presentation time is nearest ``seconds``."""
+    times = info.times()
+    i = int(np.clip(np.searchsorted(times, seconds), 1, max(1, len(times) - 1)))
+    return i - 1 if len(times) < 2 or seconds - times[i - 1] < times[i] - seconds else i
 
 
 TRANSNET_WINDOW, TRANSNET_STEP, TRANSNET_CONTEXT = 100, 50, 25  # the package's own windowing (predict_frames)
