@@ -154,15 +154,21 @@ def test_vfr_shot_cut_and_glb_timing(tmp_path: Path) -> None:
     assert np.all(np.diff(keys["times"]) > 0)
 
 
-def test_vfr_overlay_keeps_timestamps(tmp_path: Path) -> None:
-    video = _vfr(tmp_path)
+def test_vfr_overlay_keeps_timestamps_and_interpolates_in_time(tmp_path: Path) -> None:
+    video = vfr_video(tmp_path / "grey.mkv", [np.full((48, 64, 3), 120, np.uint8)] * len(VFR_TIMES), VFR_TIMES)
     run = tmp_path / "run"
     info = probe(video)
-    info.sampled_frames = sample_frames(info, 5.0)
+    info.sampled_frames = sample_frames(info, 5.0)  # 0, 6, 12, 18 then every (0.3 s) frame
     save_video_json(run / "video.json", info)
-    save_smpl(run / "smpl.npz", FitResult([], 60.0, (32.0, 24.0), "open"))
+    save_smpl(run / "smpl.npz", FitResult([_person([0, 6, 12])], 60.0, (32.0, 24.0), "open"))
     assert export_run(run, video=True)["overlay_frames"] == 40
     np.testing.assert_allclose(_frame_times(run / "overlay.mp4"), VFR_TIMES, atol=2e-3)
+    drawn = {i: int((np.abs(img.astype(int) - 120).sum(axis=2) > 30).sum())
+             for i, img in iter_frames(run / "overlay.mp4")}
+    # 0.2 s between fitted frames is one sampling interval: interpolated, although most sampled frames
+    # (the slow part) are one frame apart
+    assert all(drawn[f] > 50 for f in range(0, 13)), drawn
+    assert all(drawn[f] < 5 for f in range(20, 40)), drawn  # long after the last fitted frame: nothing
 
 
 # ---------------------------------------------------------------------------------------------- 7 overlay range

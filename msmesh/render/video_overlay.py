@@ -14,6 +14,7 @@ through the shot's mean pelvis position).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -114,20 +115,31 @@ def overlay_frame_indices(info: VideoInfo, overlay_fps: float | None = None) -> 
 def overlay_frames(video_path: Path, info: VideoInfo, fit: FitResult, shots: Sequence[Shot] | None,
                    body: BodyModel, side_by_side: bool = False, alpha: float = 0.7,
                    frames: Sequence[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield ``(frame_index, rendered RGB frame)`` for ``frames`` (default: the run's range), streaming."""
-    step = sampling_step(info.sampled_frames)
+    """Yield ``(frame_index, rendered RGB frame)`` for ``frames`` (default: the run's range), streaming.
+
+    Interpolation runs on a clock: the frame index itself, or for variable-frame-rate video the frame's time
+    in microseconds, so gaps and holds are measured in time rather than in frames of uneven length.
+    """
+    def clock(f: np.ndarray | Sequence[int]) -> np.ndarray:
+        f = np.asarray(f, dtype=np.int64)
+        return f if info.timestamps is None else np.round(info.frame_times(f) * 1e6).astype(np.int64)
+
+    step = sampling_step(clock(info.sampled_frames))
+    people = [replace(p, frames=clock(p.frames)) for p in fit.people]
     renderer = OverlayRenderer(body, fit, shots or [], alpha=alpha, side_by_side=side_by_side)
     wanted = overlay_frame_indices(info) if frames is None else frames
     for block in _blocks(iter_frames(video_path, wanted), BLOCK):
         idx = np.array([i for i, _ in block], dtype=np.int64)
         block_shots = shot_ids(idx, shots) if shots else np.full(len(idx), -1)
         posed: list[tuple[np.ndarray, dict[int, np.ndarray]]] = []
-        for p in fit.people:
-            fs = block_shots if shots else person_shots(p, idx)
-            posed.append((person_colour(p.id), pose_block(body, interpolate_person(p, idx, fs, step))))
-        for k, (i, img) in enumerate(block):
-            meshes = [MeshDraw(v[i], colour) for colour, v in posed if i in v]
-            yield i, renderer.render(img, meshes, int(block_shots[k]))
+        ticks = clock(idx)
+        for p in people:
+            fs = block_shots if shots else person_shots(p, ticks)
+            posed.append((person_colour(p.id), pose_block(body, interpolate_person(p, ticks, fs, step))))
+        for k, (_, img) in enumerate(block):
+            t = int(ticks[k])
+            meshes = [MeshDraw(v[t], colour) for colour, v in posed if t in v]
+            yield int(idx[k]), renderer.render(img, meshes, int(block_shots[k]))
 
 
 def write_overlay(out_path: Path, video_path: Path, info: VideoInfo, fit: FitResult, shots: Sequence[Shot] | None,
