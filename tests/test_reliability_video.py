@@ -187,8 +187,9 @@ def test_overlay_covers_only_the_range_and_overlay_fps(tmp_path: Path) -> None:
     assert export_run(run, video=True, overlay_fps=2.5)["overlay_frames"] == 3  # 10, 14, 18
     thin = probe(run / "overlay.mp4")
     assert thin.frame_count == 3 and thin.fps == pytest.approx(2.5)
-    with pytest.raises(InputError, match="--overlay-fps"):
-        export_run(run, video=True, overlay_fps=float("nan"))
+    assert main(["export", str(run), "--video", "--overlay-fps", "5", "-q"]) == 0
+    assert probe(run / "overlay.mp4").frame_count == 5  # 10, 12, 14, 16, 18
+    assert main(["export", str(run), "--video", "--overlay-fps", "nan", "-q"]) == 2
     with pytest.raises(InputError, match="--overlay-fps"):
         PipelineOptions(overlay_fps=0.0).validate()
 
