@@ -31,6 +31,7 @@ from msmesh.errors import InputError, VideoError, VideoWarning
 from msmesh.export.glb_skinned import animation_keys
 from msmesh.export.run import export_run
 from msmesh.pipeline import Pipeline, PipelineOptions
+from msmesh.render.interp import frame_clock, sampling_step
 from msmesh.video.reader import iter_frames, probe, sample_frames
 from msmesh.video.shots import detect_shots
 
@@ -148,10 +149,22 @@ def test_vfr_shot_cut_and_glb_timing(tmp_path: Path) -> None:
     video = _vfr(tmp_path, cut=30)  # the cut lies in the slow part, where frame numbers and times disagree most
     info = probe(video)
     assert [s.start for s in detect_shots(video, info, "content")] == [0, 30]
-    keys = animation_keys(_person([0, 10, 25, 30]), info.fps, None, step=5, timestamps=info.timestamps)
-    for frame in (0, 10, 25, 30):  # each fitted frame's key at that frame's own time
+    step = sampling_step(frame_clock(info.fps, info.timestamps)(sample_frames(info, 5.0)))  # µs: 0.3 s
+    person = _person([0, 6, 12, 30, 31])
+    person.shot = np.array([0, 0, 0, 1, 1])
+    keys = animation_keys(person, info.fps, detect_shots(video, info, "content"), step, timestamps=info.timestamps)
+    for frame in (0, 6, 12, 30, 31):  # each fitted frame's key at that frame's own time
         assert np.min(np.abs(keys["times"] - info.timestamps[frame])) < 1e-6
     assert np.all(np.diff(keys["times"]) > 0)
+    # 0, 6, 12 are 0.2 s apart: interpolated (no hold keys between them); the cut at 30 is a step
+    assert np.sum(keys["times"] < info.timestamps[12] + 1e-6) == 3
+    assert len(keys["times"]) == 6  # + a hold key a quarter frame before the cut (the first frame after it)
+    # visible from 0 through the frames less than a step (0.3 s) after 12 (13-19), hidden from frame 20 (0.93 s)
+    # until the cut, visible from 30
+    vis_on = keys["scale_times"][keys["scale"] == 1]
+    vis_off = keys["scale_times"][keys["scale"] == 0]
+    assert vis_on[0] == pytest.approx(0.0) and vis_on[1] == pytest.approx(info.timestamps[30])
+    assert vis_off[0] == pytest.approx(info.timestamps[20])
 
 
 def test_vfr_overlay_keeps_timestamps_and_interpolates_in_time(tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ from msmesh.body.joints import SMPL24_NAMES
 from msmesh.body.model import BodyModel
 from msmesh.data import Shot, SmplSequence, atomic_write_bytes, frame_seconds
 from msmesh.export.objfile import vertex_normals
-from msmesh.render.interp import axis_angle_to_quat, interpolate_person, person_shots, shot_ids
+from msmesh.render.interp import axis_angle_to_quat, frame_clock, interpolate_person, person_shots, shot_ids
 from msmesh.render.painter import person_colour
 
 ROOT_ROTATION = [1.0, 0.0, 0.0, 0.0]  # quaternion (x, y, z, w) of a rotation by π about x
@@ -124,7 +125,8 @@ def animation_keys(seq: SmplSequence, fps: float, shots: Sequence[Shot] | None, 
                    max_gap: int | None = None, timestamps: Sequence[float] | None = None) -> dict[str, np.ndarray]:
     """Key times and values for the person's animation (see the module docstring for the rules).
 
-    ``timestamps`` (seconds per original frame, for variable-frame-rate video) replaces ``frame / fps``.
+    ``timestamps`` (seconds per original frame, for variable-frame-rate video) replaces ``frame / fps``;
+    then ``step`` and ``max_gap`` are on the time clock of ``frame_clock`` (microseconds), as in the overlay.
 
     Returns ``times`` (K,), ``rotations`` (K,24,4) (x,y,z,w), ``translations`` (K,3) (the ``transl``
     parameter), ``scale_times`` (S,) and ``scale`` (S,) 0/1 visibility.
@@ -133,6 +135,8 @@ def animation_keys(seq: SmplSequence, fps: float, shots: Sequence[Shot] | None, 
     shot = np.asarray(seq.shot, dtype=np.int64)
     T = len(frames)
     max_gap = 2 * step if max_gap is None else max_gap
+    clock = frame_clock(fps, timestamps)
+    ticks = clock(frames)
     rot = axis_angle_to_quat(np.concatenate([np.asarray(seq.global_orient, np.float64)[:, None],
                                              np.asarray(seq.body_pose, np.float64).reshape(T, 23, 3)], 1))
     transl = np.asarray(seq.transl, np.float64)
@@ -142,7 +146,7 @@ def animation_keys(seq: SmplSequence, fps: float, shots: Sequence[Shot] | None, 
     for k in range(T):
         if k > 0:
             a, b = int(frames[k - 1]), int(frames[k])
-            if shot[k - 1] != shot[k] or b - a > max_gap:  # a step: hold, then jump at the boundary
+            if shot[k - 1] != shot[k] or ticks[k] - ticks[k - 1] > max_gap:  # a step: hold, jump at the boundary
                 boundary: float = (a + b) / 2.0
                 if shot[k - 1] != shot[k] and shots:
                     starts = [s.start for s in shots if s.id == shot[k]]
@@ -163,9 +167,15 @@ def animation_keys(seq: SmplSequence, fps: float, shots: Sequence[Shot] | None, 
         q[i, flip] *= -1
     # visibility, the same rule as the overlay (render/interp.py)
     if T:
-        span = np.arange(int(frames[0]), int(frames[-1]) + step + 1)
-        span_shots = shot_ids(span, shots) if shots else person_shots(seq, span)
-        vis = interpolate_person(seq, span, span_shots, step, max_gap).visible
+        if timestamps is None:
+            end = int(frames[-1]) + step + 1
+        else:  # every frame up to one step (in time) past the last fitted frame
+            end = max(int(frames[-1]) + 1, int(np.searchsorted(clock(np.arange(len(timestamps))), ticks[-1] + step,
+                                                               side="right")))
+        span = np.arange(int(frames[0]), end)
+        timed = replace(seq, frames=ticks)
+        span_shots = shot_ids(span, shots) if shots else person_shots(timed, clock(span))
+        vis = interpolate_person(timed, clock(span), span_shots, step, max_gap).visible
         scale_t: list[float] = [] if frames[0] == 0 else [0.0]
         scale_v: list[float] = [] if frames[0] == 0 else [0.0]
         for s, e in _visible_runs(vis):

@@ -125,7 +125,7 @@ def export_run(run_dir: Path, *, obj: bool = False, glb: bool = False, json: boo
     """
     from msmesh.export.camera_motion import chain_shots, write_cameras
     from msmesh.export.glb_skinned import write_person_glb
-    from msmesh.render.interp import sampling_step
+    from msmesh.render.interp import frame_clock, sampling_step
 
     video = video if overlay is None else overlay
     json = json if params_json is None else params_json
@@ -160,8 +160,9 @@ def export_run(run_dir: Path, *, obj: bool = False, glb: bool = False, json: boo
         src = _resolve_video(video_path, info, run_dir)
     if glb:
         advance = progress("glb", len(fit.people))
+        glb_step = sampling_step(frame_clock(info.fps, info.timestamps)(info.sampled_frames))
         for p in fit.people:
-            write_person_glb(run_dir / f"p{p.id}.glb", body, p, info.fps, shots, step,
+            write_person_glb(run_dir / f"p{p.id}.glb", body, p, info.fps, shots, glb_step,
                              camera=(fit.focal, info.width, info.height), shot_cameras=shot_cameras,
                              timestamps=info.timestamps)
             advance(1)

@@ -25,7 +25,7 @@ import torch
 
 from msmesh.body.model import BodyModel
 from msmesh.data import FitResult, Shot, VideoInfo, atomic_output
-from msmesh.render.interp import FrameParams, interpolate_person, person_shots, sampling_step, shot_ids
+from msmesh.render.interp import FrameParams, frame_clock, interpolate_person, person_shots, sampling_step, shot_ids
 from msmesh.render.painter import MeshDraw, blend, person_colour, rasterize
 from msmesh.video.reader import iter_frames, pick_frames, quiet_ffmpeg
 
@@ -117,13 +117,9 @@ def overlay_frames(video_path: Path, info: VideoInfo, fit: FitResult, shots: Seq
                    frames: Sequence[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """Yield ``(frame_index, rendered RGB frame)`` for ``frames`` (default: the run's range), streaming.
 
-    Interpolation runs on a clock: the frame index itself, or for variable-frame-rate video the frame's time
-    in microseconds, so gaps and holds are measured in time rather than in frames of uneven length.
+    Interpolation runs on ``frame_clock``: in time for variable-frame-rate video.
     """
-    def clock(f: np.ndarray | Sequence[int]) -> np.ndarray:
-        f = np.asarray(f, dtype=np.int64)
-        return f if info.timestamps is None else np.round(info.frame_times(f) * 1e6).astype(np.int64)
-
+    clock = frame_clock(info.fps, info.timestamps)
     step = sampling_step(clock(info.sampled_frames))
     people = [replace(p, frames=clock(p.frames)) for p in fit.people]
     renderer = OverlayRenderer(body, fit, shots or [], alpha=alpha, side_by_side=side_by_side)
