@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +21,7 @@ try:  # typer >= 0.20 vendors click as typer._click; older releases use click it
 except ImportError:  # pragma: no cover
     from click.exceptions import ClickException as _ClickException
 
-from msmesh.errors import MsmeshError, NotImplementedYetError
+from msmesh.errors import MsmeshError, MsmeshWarning, NotImplementedYetError
 
 app = typer.Typer(
     name="msmesh",
@@ -88,8 +89,19 @@ def _root(
 _register()
 
 
+_show_warning = warnings.showwarning
+
+
+def _one_line_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    if issubclass(category, MsmeshWarning):
+        print(f"msmesh: warning: {' '.join(str(message).split())}", file=sys.stderr)
+    else:
+        _show_warning(message, category, *args, **kwargs)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app; user errors become one line and exit code 2."""
+    warnings.showwarning = _one_line_warning
     try:
         result = app(args=argv, standalone_mode=False)
     except MsmeshError as exc:

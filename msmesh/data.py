@@ -26,7 +26,8 @@ import numpy as np
 
 from msmesh.errors import FormatError, InputError, OutputError
 
-VIDEO_FORMAT = "msmesh/video@1"
+VIDEO_FORMAT = "msmesh/video@2"
+VIDEO_FORMATS_READ = ("msmesh/video@1", VIDEO_FORMAT)  # @2 added timestamps, range, rotation, skipped_frames
 SHOTS_FORMAT = "msmesh/shots@1"
 TRACKS_FORMAT = "msmesh/tracks@2"
 TRACKS_FORMATS_READ = ("msmesh/tracks@1", TRACKS_FORMAT)  # @1 = @2 without landmarks
@@ -208,9 +209,30 @@ def _array(reader: _Reader, key: str, shape_tail: tuple[int, ...], dtype: type =
 # --------------------------------------------------------------------------- video.json
 
 
+def frame_seconds(frames: np.ndarray | list[float], fps: float,
+                  timestamps: np.ndarray | list[float] | None = None) -> np.ndarray:
+    """Times in seconds of (possibly fractional) frame indices: ``frames / fps``, or with per-frame
+    ``timestamps`` interpolated linearly between frames and continued at ``fps`` past either end."""
+    f = np.asarray(frames, dtype=np.float64)
+    if timestamps is None or len(timestamps) < 2:
+        return f / fps
+    t = np.asarray(timestamps, dtype=np.float64)
+    last = len(t) - 1
+    out = np.interp(f, np.arange(len(t), dtype=np.float64), t)
+    out = np.where(f > last, t[last] + (f - last) / fps, out)
+    return np.where(f < 0, t[0] + f / fps, out)
+
+
 @dataclass
 class VideoInfo:
-    """The source video and which of its frames the pipeline samples."""
+    """The source video and which of its frames the pipeline samples.
+
+    Frames are numbered in decoding order from 0 (frames that could not be decoded are left out and counted in
+    ``skipped_frames``). ``timestamps`` holds each frame's presentation time in seconds from the first frame when
+    the video is variable-frame-rate (or has gaps); ``None`` means frame ``i`` is at ``i / fps``. ``range`` is
+    the half-open frame range the run covers (``--start``/``--end``); ``width``/``height`` are the displayed
+    size, after the ``rotation`` (degrees counter-clockwise, from the display matrix) the decoder applies.
+    """
 
     source: str
     fps: float
@@ -218,10 +240,32 @@ class VideoInfo:
     width: int
     height: int
     sampled_frames: list[int] = field(default_factory=list)
+    timestamps: list[float] | None = None
+    range: tuple[int, int] | None = None
+    rotation: int = 0
+    skipped_frames: int = 0
+
+    def frame_range(self) -> tuple[int, int]:
+        """The processed frames ``[first, end)`` (the whole video when no range was recorded)."""
+        return self.range if self.range is not None else (0, self.frame_count)
+
+    def times(self) -> np.ndarray:
+        """Every frame's presentation time in seconds (``frame_count`` values)."""
+        if self.timestamps is not None:
+            return np.asarray(self.timestamps, dtype=np.float64)
+        return np.arange(self.frame_count, dtype=np.float64) / self.fps
+
+    def frame_times(self, frames: np.ndarray | list[float]) -> np.ndarray:
+        """Times in seconds of (possibly fractional) frame indices; see :func:`frame_seconds`."""
+        return frame_seconds(frames, self.fps, self.timestamps)
 
     def to_json(self) -> dict[str, Any]:
         return {"source": self.source, "fps": self.fps, "frame_count": self.frame_count,
-                "width": self.width, "height": self.height, "sampled_frames": list(self.sampled_frames)}
+                "width": self.width, "height": self.height, "rotation": self.rotation,
+                "skipped_frames": self.skipped_frames,
+                "range": None if self.range is None else [int(x) for x in self.range],
+                "sampled_frames": list(self.sampled_frames),
+                "timestamps": None if self.timestamps is None else [round(float(t), 6) for t in self.timestamps]}
 
     @staticmethod
     def from_reader(r: _Reader) -> VideoInfo:
@@ -233,6 +277,8 @@ class VideoInfo:
             width=r.get("width", int, check=positive[0], expect=positive[1]),
             height=r.get("height", int, check=positive[0], expect=positive[1]),
             sampled_frames=[],
+            rotation=r.get("rotation", int, default=0, check=lambda v: v % 90 == 0, expect="must be a multiple of 90"),
+            skipped_frames=r.get("skipped_frames", int, default=0, check=lambda v: v >= 0, expect="must be ≥ 0"),
         )
         frames = _array(r, "sampled_frames", (), dtype=int) if "sampled_frames" in r.obj else np.arange(0)
         if frames.size and (np.any(np.diff(frames) <= 0) or frames[0] < 0):
@@ -240,6 +286,16 @@ class VideoInfo:
         if frames.size and info.frame_count and frames[-1] >= info.frame_count:
             raise r.fail("sampled_frames", f"index {int(frames[-1])} ≥ frame_count {info.frame_count}")
         info.sampled_frames = [int(f) for f in frames]
+        if r.obj.get("timestamps") is not None:
+            t = _array(r, "timestamps", (), length=info.frame_count)
+            if t.size and np.any(np.diff(t) <= 0):
+                raise r.fail("timestamps", "must be increasing")
+            info.timestamps = [float(x) for x in t]
+        if r.obj.get("range") is not None:
+            first, end = (int(x) for x in _array(r, "range", (), dtype=int, length=2))
+            if not 0 <= first < end <= info.frame_count:
+                raise r.fail("range", f"expected [first, end) with 0 ≤ first < end ≤ {info.frame_count}")
+            info.range = (first, end)
         return info
 
 
@@ -250,7 +306,7 @@ def save_video_json(path: str | os.PathLike[str], info: VideoInfo) -> None:
 
 def load_video_json(path: str | os.PathLike[str]) -> VideoInfo:
     """Read and validate ``video.json``."""
-    return VideoInfo.from_reader(_Reader(path, _read_json(path, VIDEO_FORMAT)))
+    return VideoInfo.from_reader(_Reader(path, _read_json(path, VIDEO_FORMATS_READ)))
 
 
 # --------------------------------------------------------------------------- shots.json
