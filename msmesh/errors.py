@@ -49,3 +49,11 @@ class OutputError(MsmeshError):
 
 class NotImplementedYetError(MsmeshError):
     """A command that exists in the CLI but is not built yet."""
+
+
+class RunFolderBusyError(OutputError):
+    """Another msmesh process is writing to the same run folder."""
+
+
+class ResultError(MsmeshError):
+    """A computed result is unusable (e.g. a fit that diverged to NaN); nothing was written."""

@@ -5,7 +5,7 @@
 Each stage is a small function in its own module; the pipeline only orders them, saves each stage's
 output into the run folder and skips a stage whose output already exists *and* was made from the same
 inputs and options (recorded in ``run.json``), so a crashed or interrupted run resumes where it stopped and
-reaches the same result.
+reaches the same result. A run holds the run folder's lock (runlock.py): a second writer fails at once.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 
 from msmesh.data import atomic_write_json
 from msmesh.errors import InputError, MsmeshError, OutputError
+from msmesh.runlock import run_lock
 
 RUN_MANIFEST = "run.json"
 FIT_MODES = ("frame", "shot", "multishot")
@@ -135,10 +136,12 @@ class Pipeline:
         if path.exists():
             try:
                 self._manifest = json.loads(path.read_text())
-            except (OSError, json.JSONDecodeError):
+            except (OSError, ValueError, RecursionError):  # unreadable: every stage reruns
                 self._manifest = {}
+        if not isinstance(self._manifest, dict) or not isinstance(self._manifest.get("stages", {}), dict):
+            self._manifest = {}
         self._manifest.setdefault("format", "msmesh/run@1")
-        self._manifest.setdefault("stages", {})
+        self._manifest["stages"] = {k: v for k, v in self._manifest.get("stages", {}).items() if isinstance(v, dict)}
 
     def _save_manifest(self) -> None:
         atomic_write_json(self.run_dir / RUN_MANIFEST, self._manifest)
@@ -178,6 +181,10 @@ class Pipeline:
         self._source_digest = f"{self.video.resolve()}:{self.video.stat().st_size}:{_file_digest(self.video)}"
         self._load_manifest()
 
+    def _remove_if(self, created: bool) -> None:
+        if created and self.run_dir.exists():
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+
     # ------------------------------------------------------------------ the run
 
     def run(self, only: Collection[str] | None = None) -> RunSummary:
@@ -196,15 +203,20 @@ class Pipeline:
             self._check_video()
             stages.preflight(self.options)
             self._prepare_run_dir()
-            reports: list[StageReport] = []
-            for stage in stages.plan(self.options):
-                if only is not None and stage.name not in only:
-                    continue
-                reports.append(self._run_stage(
-                    stage.name, stage.outputs, stage.options, stage.inputs,
-                    lambda stage=stage: stage.run(self.video, self.run_dir, self.options, self.progress)))
         except MsmeshError:
-            if created and self.run_dir.exists():
-                shutil.rmtree(self.run_dir, ignore_errors=True)
+            self._remove_if(created)
             raise
+        with run_lock(self.run_dir):  # a second writer fails here, before touching anything
+            try:
+                self._load_manifest()  # again, now that no other process can be writing it
+                reports: list[StageReport] = []
+                for stage in stages.plan(self.options):
+                    if only is not None and stage.name not in only:
+                        continue
+                    reports.append(self._run_stage(
+                        stage.name, stage.outputs, stage.options, stage.inputs,
+                        lambda stage=stage: stage.run(self.video, self.run_dir, self.options, self.progress)))
+            except MsmeshError:
+                self._remove_if(created)
+                raise
         return stages.summarize(self.run_dir, reports)

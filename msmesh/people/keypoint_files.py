@@ -12,14 +12,13 @@ accept either.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import numpy as np
 
 from msmesh.body.joints import openpose25_to_coco17
-from msmesh.data import VideoInfo
+from msmesh.data import VideoInfo, parse_json
 from msmesh.errors import InputError
 from msmesh.people.detect import Detection, keypoint_box
 
@@ -28,11 +27,10 @@ _FRAME_NUMBER = re.compile(r"(\d+)(?!.*\d)")
 
 def _read_json(path: Path) -> object:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read ({exc})") from exc
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+    return parse_json(text, path)
 
 
 def _detection(kp: np.ndarray, where: str) -> Detection | None:
