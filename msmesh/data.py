@@ -38,6 +38,7 @@ BODY_MODEL_NAMES = ("open", "smpl")  # what smpl.npz's body_model may say
 # Input ranges of tracks.json: far beyond any real video, small enough that the fit's float32 arithmetic
 # (squared pixel residuals × confidences) stays finite.
 MAX_PIXEL_VALUE = 1e6
+MAX_CONFIDENCE = 1000.0  # the fit measured finite up to 1e4 and diverging at 9e5
 MAX_IMAGE_SIDE = 100_000
 MAX_FPS = 10_000.0
 MAX_FRAME_INDEX = 2**31 - 1
@@ -144,10 +145,14 @@ class _Reader:
         if kind in (int, float) or kind == (int, float):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise self.fail(key, f"expected a number, got {type(value).__name__}")
-            if not math.isfinite(float(value)):
+            try:
+                as_float = float(value)
+            except OverflowError:
+                raise self.fail(key, "number out of range") from None
+            if not math.isfinite(as_float):
                 raise self.fail(key, "must be finite")
-            if kind is int and float(value) != int(value):
-                raise self.fail(key, f"expected an integer, got {value}")
+            if kind is int and not (isinstance(value, int) or as_float.is_integer()):
+                raise self.fail(key, f"expected an integer, got {as_float:.6g}")
             value = int(value) if kind is int else float(value)
         elif not isinstance(value, kind):
             want = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
@@ -214,6 +219,8 @@ def _array(reader: _Reader, key: str, shape_tail: tuple[int, ...], dtype: type =
     if dtype is int:
         if np.any(arr != np.round(arr)):
             raise reader.fail(key, "expected integers")
+        if arr.size and np.abs(arr).max() > MAX_FRAME_INDEX:
+            raise reader.fail(key, f"integer out of range (|value| ≤ {MAX_FRAME_INDEX})")
         return arr.astype(np.int64)
     return arr.astype(np.float64)
 
@@ -427,14 +434,14 @@ def load_tracks(path: str | os.PathLike[str]) -> Tracks:
         if nan.any():
             t, k, _ = np.argwhere(nan)[0]
             raise pr.fail("keypoints", f"non-finite value at frame {int(frames[t])}, keypoint {int(k)}")
-        if np.any(keypoints[..., 2] < 0):
-            raise pr.fail("keypoints", "confidence must be ≥ 0")
+        if np.any(keypoints[..., 2] < 0) or np.any(keypoints[..., 2] > MAX_CONFIDENCE):
+            raise pr.fail("keypoints", f"confidence must be in [0, {MAX_CONFIDENCE:g}]")
         if n and (frames[0] < 0 or frames[-1] > MAX_FRAME_INDEX):
             raise pr.fail("frames", f"frame indices must lie in [0, {MAX_FRAME_INDEX}]")
-        for key, arr in (("bbox", bbox), ("keypoints", keypoints)):
-            if arr.size and np.abs(arr).max() > MAX_PIXEL_VALUE:
-                raise pr.fail(key, f"value {np.abs(arr).max():.3g} out of range (|value| ≤ {MAX_PIXEL_VALUE:.0e}; "
-                                   "pixel coordinates and confidences)")
+        for key, arr, limit in (("bbox", bbox, 10 * MAX_PIXEL_VALUE), ("keypoints", keypoints, MAX_PIXEL_VALUE)):
+            if arr.size and np.abs(arr).max() > limit:
+                raise pr.fail(key, f"value {np.abs(arr).max():.3g} out of range (|value| ≤ {limit:.0e}: pixel "
+                                   "coordinates and confidences)")
         people.append(PersonTrack(id=pid, frames=frames, shot=shot, bbox=bbox, keypoints=keypoints))
     return Tracks(video=video, shots=shots, people=people, keypoint_format=kf, camera=camera)
 
@@ -505,8 +512,9 @@ def _smpl_arrays(result: FitResult) -> dict[str, np.ndarray]:
         pre = f"p{p.id}_"
         arrays[pre + "frames"] = np.asarray(p.frames, dtype=np.int64)
         arrays[pre + "shot"] = np.asarray(p.shot, dtype=np.int64)
-        for key in ("global_orient", "body_pose", "transl", "joints"):
-            arrays[pre + key] = np.asarray(getattr(p, key), dtype=np.float32)
+        with np.errstate(over="ignore"):  # beyond float32 becomes Inf, which save_smpl refuses
+            for key in ("global_orient", "body_pose", "transl", "joints"):
+                arrays[pre + key] = np.asarray(getattr(p, key), dtype=np.float32)
         arrays[pre + "betas"] = np.asarray(p.betas, dtype=np.float32)
     return arrays
 
@@ -548,14 +556,17 @@ def _validate_smpl(path: str | os.PathLike[str], get: Callable[[str], Any], keys
                 raise FormatError(path, pre + key, f"expected {n} frames, got {arr.shape[0]}")
             if arr.dtype.kind not in "iuf":
                 raise FormatError(path, pre + key, f"expected numbers, got {arr.dtype.name} values")
-            if arr.dtype.kind == "f" and not np.all(np.isfinite(arr.astype(np.float32))):
+            with np.errstate(over="ignore"):
+                finite = arr.dtype.kind != "f" or bool(np.all(np.isfinite(arr.astype(np.float32))))
+            if not finite:
                 raise FormatError(path, pre + key, "contains non-finite values (or values beyond float32)")
             vals[key] = arr
         betas = np.asarray(need(pre + "betas")).reshape(-1)
         if betas.dtype.kind not in "iuf" or betas.shape != (NUM_BETAS,):
             raise FormatError(path, pre + "betas", f"expected {NUM_BETAS} numbers, got {betas.size} "
                               f"{betas.dtype.name} values")
-        betas = betas.astype(np.float32)
+        with np.errstate(over="ignore"):
+            betas = betas.astype(np.float32)
         if not np.all(np.isfinite(betas)):
             raise FormatError(path, pre + "betas", "contains non-finite values (or values beyond float32)")
         people.append(SmplSequence(id=int(pid), frames=vals["frames"].astype(np.int64),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import shutil
 import time
 from collections.abc import Callable, Collection
@@ -25,6 +26,7 @@ from msmesh.runlock import run_lock
 
 RUN_MANIFEST = "run.json"
 FIT_MODES = ("frame", "shot", "multishot")
+MAX_SECONDS = 1e7  # --start/--end beyond ~116 days are typos (and overflow frame arithmetic)
 
 
 @dataclass
@@ -54,10 +56,11 @@ class PipelineOptions:
 
     def validate(self) -> None:
         """Reject impossible option values with a one-line InputError."""
-        if self.fps is not None and not self.fps > 0:
-            raise InputError(f"--fps must be > 0, got {self.fps}")
-        if self.start is not None and self.start < 0:
-            raise InputError(f"--start must be ≥ 0 seconds, got {self.start}")
+        if self.fps is not None and not (math.isfinite(self.fps) and self.fps > 0):
+            raise InputError(f"--fps must be a finite number > 0, got {self.fps}")
+        for name, value in (("--start", self.start), ("--end", self.end)):
+            if value is not None and not (math.isfinite(value) and 0 <= value <= MAX_SECONDS):
+                raise InputError(f"{name} must be a number of seconds in [0, {MAX_SECONDS:.0e}], got {value}")
         if self.start is not None and self.end is not None and self.end <= self.start:
             raise InputError(f"--end ({self.end}) must be after --start ({self.start})")
         if self.fit_mode not in FIT_MODES:

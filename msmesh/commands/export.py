@@ -33,8 +33,8 @@ def command(
     smpl.json and overlay.mp4. With no option, only cameras.json is (re)written.
     """
     check_run_dir(run_dir)
-    smpl = find_smpl(run_dir)
     with run_lock(run_dir), rich_progress(Console(stderr=True), enabled=not quiet) as progress:
+        smpl = find_smpl(run_dir)
         counts = export_run(run_dir, smpl_path=smpl, video_path=source_video, obj=obj, glb=glb, json=json_out,
                             video=video, body_model=body_model, progress=progress, side_by_side=side_by_side)
     table = Table(title=f"msmesh export: {run_dir}")
