@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from msmesh.data import SmplSequence
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # A standing person, COCO-17 pixel coordinates in a 640×480 image.
@@ -121,3 +123,10 @@ def one_error_line(stderr: str) -> str:
     lines = [ln for ln in stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "Traceback" not in stderr, stderr
     return lines[0]
+
+
+def smpl_sequence(pid: int = 0, n: int = 2, value: float = 0.0) -> SmplSequence:
+    """A small valid SMPL sequence; ``value`` is added to the global orientation (NaN, Inf, 1e39 ...)."""
+    z = np.zeros
+    return SmplSequence(id=pid, frames=np.arange(n), shot=z(n, np.int64), global_orient=z((n, 3)) + value,
+                        body_pose=z((n, 69)), betas=z(10), transl=z((n, 3)) + [0, 0, 3], joints=z((n, 24, 3)))

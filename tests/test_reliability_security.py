@@ -21,6 +21,7 @@ from reliability_inputs import (
     numpy_load_chain,
     one_error_line,
     run,
+    smpl_sequence,
     start,
     touch_gadget,
     tracks_obj,
@@ -36,7 +37,6 @@ from msmesh.data import (
     MAX_IMAGE_SIDE,
     MAX_PIXEL_VALUE,
     FitResult,
-    SmplSequence,
     VideoInfo,
     load_smpl,
     save_smpl,
@@ -50,12 +50,6 @@ from msmesh.safe_pickle import UnsafePickleError, safe_load
 
 needs_proc = pytest.mark.skipif(not Path("/proc/self/fd").is_dir() or sys.platform == "win32",
                                 reason="needs Linux /proc and POSIX signals")
-
-
-def _sequence(pid: int = 0, n: int = 2, value: float = 0.0) -> SmplSequence:
-    z = np.zeros
-    return SmplSequence(id=pid, frames=np.arange(n), shot=z(n, np.int64), global_orient=z((n, 3)) + value,
-                        body_pose=z((n, 69)), betas=z(10), transl=z((n, 3)) + [0, 0, 3], joints=z((n, 24, 3)))
 
 
 # ------------------------------------------------------------------------------------ 1: pickles are data
@@ -133,7 +127,7 @@ def test_3dpw_and_h36m_loaders_never_unpickle_code(tmp_path: Path, marker: Path)
     seq.mkdir(parents=True)
     (seq / "evil_00.pkl").write_bytes(numpy_load_chain(tmp_path, marker))
     with pytest.raises(InputError, match="refusing"):
-        threedpw.load_sequence(seq / "evil_00.pkl")
+        threedpw.loadsmpl_sequence(seq / "evil_00.pkl")
     root = tmp_path / "h36m"
     root.mkdir()
     npz_with_object_pickle(root / h36m.FILE_3D, "positions_3d", touch_gadget(marker))
@@ -157,7 +151,7 @@ def test_run_folder_cannot_name_a_model_file(tmp_path: Path, marker: Path, capsy
     evil.write_bytes(numpy_load_chain(tmp_path, marker))
     run_dir = tmp_path / "shared_run"
     save_video_json(run_dir / "video.json", VideoInfo("v.mp4", 25.0, 2, 64, 48, [0, 1]))
-    save_smpl(run_dir / "smpl.npz", FitResult([_sequence()], 50.0, (32.0, 24.0), body_model=str(evil)))
+    save_smpl(run_dir / "smpl.npz", FitResult([smpl_sequence()], 50.0, (32.0, 24.0), body_model=str(evil)))
     assert main(["export", str(run_dir), "--glb", "-q"]) == 2
     line = one_error_line(capsys.readouterr().err)
     assert "body_model" in line and "expected one of open, smpl" in line
@@ -292,7 +286,7 @@ def test_fit_at_the_input_limits_never_writes_non_finite(tmp_path: Path) -> None
 def test_save_smpl_refuses_non_finite(value: float, fmt: str, tmp_path: Path) -> None:
     path = tmp_path / f"smpl.{fmt}"
     with pytest.raises(ResultError, match="person 0's global_orient"):
-        save_smpl(path, FitResult([_sequence(value=value)], 50.0, (32.0, 24.0)), format=fmt)
+        save_smpl(path, FitResult([smpl_sequence(value=value)], 50.0, (32.0, 24.0)), format=fmt)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -301,7 +295,7 @@ def test_fit_command_checks_the_result_before_writing(tmp_path: Path, monkeypatc
     import msmesh.fit.fitter as fitter
 
     def diverged(tracks, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-        return FitResult([_sequence(value=np.nan)], 500.0, (320.0, 240.0))
+        return FitResult([smpl_sequence(value=np.nan)], 500.0, (320.0, 240.0))
 
     monkeypatch.setattr(fitter, "fit_tracks", diverged)
     out = tmp_path / "out"
@@ -313,7 +307,7 @@ def test_fit_command_checks_the_result_before_writing(tmp_path: Path, monkeypatc
 def test_load_smpl_rejects_values_beyond_float32(tmp_path: Path) -> None:
     arrays = {"format": np.array("msmesh/smpl@1"), "focal": np.array(50.0), "center": np.array([1.0, 1.0]),
               "person_ids": np.array([0])}
-    seq = _sequence()
+    seq = smpl_sequence()
     for key in ("frames", "shot", "global_orient", "body_pose", "betas", "transl", "joints"):
         arrays[f"p0_{key}"] = np.asarray(getattr(seq, key), dtype=np.float64)
     arrays["p0_transl"][0, 0] = 1e300
