@@ -38,7 +38,7 @@ def _numbers(value: object, count: int, where: str, what: str) -> np.ndarray:
     """``value`` as ``count`` finite numbers (a JSON list of numbers, nothing else), or a one-line InputError."""
     if not isinstance(value, list) or len(value) != count:
         got = f"{len(value)} values" if isinstance(value, list) else type(value).__name__
-        raise InputError(f"{where}: {what} has {got}, expected a list of {count} numbers")
+        raise InputError(f"{where}: {what} has {got}, expected {count} numbers")
     bad = next((v for v in value if isinstance(v, bool) or not isinstance(v, (int, float))), None)
     if bad is not None:
         raise InputError(f"{where}: {what} must hold numbers only, got {bad!r}")
