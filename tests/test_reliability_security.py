@@ -127,7 +127,7 @@ def test_3dpw_and_h36m_loaders_never_unpickle_code(tmp_path: Path, marker: Path)
     seq.mkdir(parents=True)
     (seq / "evil_00.pkl").write_bytes(numpy_load_chain(tmp_path, marker))
     with pytest.raises(InputError, match="refusing"):
-        threedpw.loadsmpl_sequence(seq / "evil_00.pkl")
+        threedpw.load_sequence(seq / "evil_00.pkl")
     root = tmp_path / "h36m"
     root.mkdir()
     npz_with_object_pickle(root / h36m.FILE_3D, "positions_3d", touch_gadget(marker))

@@ -48,7 +48,13 @@ def load_smpl_pickle(path: str | Path) -> dict[str, Any]:
         raise FormatError(path, "<file>", f"not a readable SMPL pickle ({e})") from e
     if not isinstance(raw, dict):
         raise FormatError(path, "<file>", f"expected a dict of arrays, got {type(raw).__name__}")
-    data = {k: _to_array(v, path, k) for k, v in raw.items()}
+    data = {}
+    for k, v in raw.items():
+        try:
+            data[k] = _to_array(v, path, k)
+        except FormatError:
+            if k in SMPL_KEYS:
+                raise  # an entry msmesh does not use (e.g. a chumpy expression for J) is dropped instead
     return check_smpl_arrays(data, path)
 
 
