@@ -182,8 +182,12 @@ HOLD_LOCK = "import sys, time; from msmesh.runlock import run_lock\nwith run_loc
 
 
 @needs_proc
-def test_second_writer_gets_one_line_and_a_killed_owner_leaves_no_stale_lock(tmp_path: Path) -> None:
+def test_second_writer_gets_one_line_and_a_killed_owner_leaves_no_stale_lock(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Another process holds the folder: fit, export and reconstruct here each fail with one line and write
+    nothing; after the owner is SIGKILLed (no cleanup runs) the folder is free again."""
     tracks = write_json(tmp_path / "t.json", tracks_obj())
+    video = shots_video(tmp_path / "clip.mp4")
     run_dir = tmp_path / "run"
     save_video_json(run_dir / "video.json", VideoInfo("v.mp4", 25.0, 3, 640, 480, [0, 1, 2]))
     owner = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(run_dir)], stdout=subprocess.PIPE, text=True,
@@ -191,25 +195,25 @@ def test_second_writer_gets_one_line_and_a_killed_owner_leaves_no_stale_lock(tmp
     try:
         assert owner.stdout is not None and owner.stdout.readline().strip() == "locked"
         for args in (["fit", str(tracks), "--out", str(run_dir), "--iterations", "2", "-q"],
-                     ["export", str(run_dir), "--json", "-q"]):
-            busy = run(args)
-            assert busy.returncode == 2
-            line = one_error_line(busy.stderr)
-            assert f"in use by msmesh pid {owner.pid}" in line, line
+                     ["export", str(run_dir), "--json", "-q"],
+                     ["reconstruct", str(video), "--out", str(run_dir), "-q"]):
+            assert main(args) == 2
+            line = one_error_line(capsys.readouterr().err)
+            assert f"run folder is in use by msmesh pid {owner.pid} on " in line, line
         assert sorted(p.name for p in run_dir.iterdir()) == [LOCK_NAME, "video.json"]  # busy writers wrote nothing
     finally:
         owner.kill()  # SIGKILL: no cleanup runs, the lock file stays behind
         owner.wait()
     assert (run_dir / LOCK_NAME).exists()
-    done = run(["fit", str(tracks), "--out", str(run_dir), "--iterations", "2", "-q"])
-    assert done.returncode == 0, done.stderr
+    assert main(["fit", str(tracks), "--out", str(run_dir), "--iterations", "2", "-q"]) == 0
     assert load_smpl(run_dir / "smpl.npz").people and not (run_dir / LOCK_NAME).exists()
 
 
+@pytest.mark.slow
 @needs_proc
 def test_two_reconstructs_into_one_folder(tmp_path: Path) -> None:
-    """The second `reconstruct` into a busy folder fails at once and leaves the first run's files alone;
-    Ctrl-C on the first prints the resume hint and keeps its finished stages."""
+    """Two real `reconstruct` processes: the second into a busy folder fails at once and leaves the first run's
+    files alone; Ctrl-C on the first prints the resume hint and keeps its finished stages."""
     video_a = shots_video(tmp_path / "a.mp4")
     video_b = shots_video(tmp_path / "b.mp4", lengths=(10, 10))
     fifo = tmp_path / "kp.json"
