@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import shutil
 import time
 from collections.abc import Callable, Collection
@@ -176,7 +177,7 @@ class Pipeline:
     def _prepare_run_dir(self) -> None:
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            probe = self.run_dir / ".write_test"
+            probe = self.run_dir / f".write_test.{os.getpid()}"  # per process: two runs may start together
             probe.write_bytes(b"")
             probe.unlink()
         except OSError as exc:

@@ -11,9 +11,11 @@ with another run's acquire cannot hand the folder to two writers. Re-entrant wit
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import socket
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +34,11 @@ try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return False
+        except OSError as exc:  # a filesystem without locks (some network mounts): run, but say so
+            if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+                raise
+            print(f"msmesh: warning: this filesystem cannot lock the run folder ({exc.strerror}); make sure no "
+                  "other msmesh process writes to it", file=sys.stderr)
         return True
 except ImportError:  # pragma: no cover - Windows
     import msvcrt

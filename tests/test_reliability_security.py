@@ -177,6 +177,22 @@ def test_run_lock_is_reentrant_and_released(tmp_path: Path) -> None:
     assert not (tmp_path / LOCK_NAME).exists()
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="fcntl")
+def test_filesystem_without_locks_warns_and_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    import errno
+
+    import msmesh.runlock as runlock
+
+    def no_locks(fd: int, op: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(runlock.fcntl, "flock", no_locks)
+    with run_lock(tmp_path):
+        pass
+    assert "cannot lock the run folder" in one_error_line(capsys.readouterr().err)
+
+
 HOLD_LOCK = "import sys, time; from msmesh.runlock import run_lock\nwith run_lock(sys.argv[1]):\n" \
             "    print('locked', flush=True); time.sleep(120)"
 
