@@ -187,3 +187,17 @@ def test_smpl_npz_with_strings_in_numeric_fields(key: str, value: np.ndarray, tm
     run = _run_with_smpl(tmp_path, **{key: value})
     assert main(["export", str(run), "--json", "-q"]) == 2
     assert key in one_error_line(capsys.readouterr().err)
+
+
+def test_deeply_nested_batch_report_and_train_config(video: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    nested = "[" * 100_000 + "]" * 100_000
+    out = tmp_path / "batch"
+    out.mkdir()
+    (out / "batch_report.json").write_text(nested)
+    assert main(["batch", str(video), "--out", str(out), "-q"]) == 2
+    assert "batch_report.json" in one_error_line(capsys.readouterr().err)
+    config = tmp_path / "config.json"
+    config.write_text(nested)
+    assert main(["train", "hmr", "--data", str(tmp_path), "--out", str(tmp_path / "w"), "--config", str(config)]) == 2
+    assert "--config" in one_error_line(capsys.readouterr().err)
