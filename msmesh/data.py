@@ -204,7 +204,7 @@ def _array(reader: _Reader, key: str, shape_tail: tuple[int, ...], dtype: type =
     raw = reader.get(key, list)
     try:
         arr = np.asarray(raw, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise reader.fail(key, f"expected a numeric array: {exc}") from exc
     if len(raw) == 0:
         arr = arr.reshape((0, *shape_tail))
@@ -614,7 +614,7 @@ def load_smpl(path: str | os.PathLike[str]) -> FitResult:
         def get(key: str) -> np.ndarray:
             try:
                 return np.asarray(obj[key])
-            except (TypeError, ValueError) as exc:
+            except (TypeError, ValueError, OverflowError) as exc:
                 raise FormatError(p, key, f"not a numeric array ({exc})") from exc
 
         return _validate_smpl(p, get, set(obj))

@@ -201,3 +201,12 @@ def test_deeply_nested_batch_report_and_train_config(video: Path, tmp_path: Path
     config.write_text(nested)
     assert main(["train", "hmr", "--data", str(tmp_path), "--out", str(tmp_path / "w"), "--config", str(config)]) == 2
     assert "--config" in one_error_line(capsys.readouterr().err)
+
+
+def test_tracks_json_with_a_400_digit_keypoint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = json.dumps(tracks_obj()).replace("0.9]", "1" + "0" * 400 + "]", 1)
+    tracks = tmp_path / "tracks.json"
+    tracks.write_text(text)
+    assert main(["fit", str(tracks), "--out", str(tmp_path / "out"), "-q"]) == 2
+    assert "keypoints" in one_error_line(capsys.readouterr().err)
+    assert not (tmp_path / "out").exists()
