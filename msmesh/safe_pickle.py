@@ -57,8 +57,9 @@ class SparseStub:
             raise ValueError(f"sparse matrix shape {(rows, cols)} out of range")
         data = np.asarray(state.get("data"), dtype=np.float64).reshape(-1)
         if self.format == "coo":
-            r = np.asarray(state.get("row"), dtype=np.int64).reshape(-1)
-            c = np.asarray(state.get("col"), dtype=np.int64).reshape(-1)
+            row, col = state["coords"] if "coords" in state else (state.get("row"), state.get("col"))  # scipy ≥ 1.13
+            r = np.asarray(row, dtype=np.int64).reshape(-1)
+            c = np.asarray(col, dtype=np.int64).reshape(-1)
         else:
             indices = np.asarray(state.get("indices"), dtype=np.int64).reshape(-1)
             indptr = np.asarray(state.get("indptr"), dtype=np.int64).reshape(-1)

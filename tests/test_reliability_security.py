@@ -356,3 +356,36 @@ def test_ctrl_c_prints_the_resume_hint(tmp_path: Path) -> None:
         os.close(hold)
     assert proc.returncode == 130
     assert one_error_line(err) == "msmesh: interrupted; rerun the same command to resume"
+
+
+@pytest.mark.parametrize("protocol", [0, 2, 5])
+def test_chumpy_and_sparse_stand_ins_in_every_protocol(protocol: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SMPL files are Python-2 pickles (protocol 0/2, copy_reg._reconstructor): chumpy objects and the sparse
+    J_regressor become arrays without importing chumpy or running scipy's unchecked C code."""
+    import types
+
+    import scipy.sparse
+
+    from msmesh.body.smpl_file import _to_array
+
+    mod = types.ModuleType("chumpy.ch")
+
+    class Ch:
+        def __init__(self, x: np.ndarray) -> None:
+            self.x = x
+
+    Ch.__module__, Ch.__qualname__ = "chumpy.ch", "Ch"
+    mod.Ch = Ch
+    monkeypatch.setitem(sys.modules, "chumpy", types.ModuleType("chumpy"))
+    monkeypatch.setitem(sys.modules, "chumpy.ch", mod)
+    rng = np.random.default_rng(0)
+    dense = rng.random((4, 6)) * (rng.random((4, 6)) < 0.4)
+    raw = {"shapedirs": Ch(rng.normal(size=(6, 3, 2))), "J_regressor": scipy.sparse.csc_matrix(dense),
+           "coo": scipy.sparse.coo_matrix(dense), "csr": scipy.sparse.csr_matrix(dense), "s": "lbs"}
+    data = pickle.dumps(raw, protocol=protocol)
+    monkeypatch.delitem(sys.modules, "chumpy.ch")
+    loaded = safe_load(io.BytesIO(data))
+    np.testing.assert_array_equal(_to_array(loaded["shapedirs"], Path("x"), "shapedirs"), raw["shapedirs"].x)
+    for key in ("J_regressor", "coo", "csr"):
+        np.testing.assert_array_equal(_to_array(loaded[key], Path("x"), key), dense)
+    assert loaded["s"] == "lbs"
