@@ -34,6 +34,7 @@ from msmesh.body.smpl_file import load_smpl_pickle
 from msmesh.cli import main
 from msmesh.data import (
     MAX_CONFIDENCE,
+    MAX_FPS,
     MAX_IMAGE_SIDE,
     MAX_PIXEL_VALUE,
     FitResult,
@@ -286,10 +287,11 @@ def test_fit_rejects_absurd_magnitudes(where: str, tmp_path: Path, capsys: pytes
 
 
 def test_fit_at_the_input_limits_never_writes_non_finite(tmp_path: Path) -> None:
-    """Keypoints at the largest accepted magnitudes (coordinates ~1e6 px, confidence 1000, 100k-px image) fit
+    """Inputs at the largest accepted magnitudes (coordinates ~1e6 px, confidence 1000, 100k-px image, fps 1e4) fit
     to a finite result (9e5 confidences made the fit diverge before the range check)."""
     obj = tracks_obj(scale=2500.0)
     obj["video"]["width"] = obj["video"]["height"] = MAX_IMAGE_SIDE
+    obj["video"]["fps"] = MAX_FPS
     for frame in obj["people"][0]["keypoints"]:
         for kp in frame:
             kp[2] = MAX_CONFIDENCE
