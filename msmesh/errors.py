@@ -57,3 +57,11 @@ class MsmeshWarning(UserWarning):
 
 class VideoWarning(MsmeshWarning):
     """Part of a video could not be decoded and was skipped."""
+
+
+class RunFolderBusyError(OutputError):
+    """Another msmesh process is writing to the same run folder."""
+
+
+class ResultError(MsmeshError):
+    """A computed result is unusable (e.g. a fit that diverged to NaN); nothing was written."""

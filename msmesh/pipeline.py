@@ -5,7 +5,8 @@
 Each stage is a small function in its own module; the pipeline only orders them, saves each stage's
 output into the run folder and skips a stage whose output files are all still there unchanged *and* were
 made from the same inputs and options (recorded in ``run.json``; run_files.py), so a crashed or interrupted
-run resumes where it stopped and reaches the same result.
+run resumes where it stopped and reaches the same result. A run holds the run folder's lock
+(runlock.py): a second writer fails at once.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import shutil
 import time
 from collections.abc import Callable, Collection
@@ -23,9 +25,11 @@ from typing import Any
 from msmesh import run_files
 from msmesh.data import atomic_write_json
 from msmesh.errors import InputError, MsmeshError, OutputError
+from msmesh.runlock import run_lock
 
 RUN_MANIFEST = "run.json"
 FIT_MODES = ("frame", "shot", "multishot")
+MAX_SECONDS = 1e7  # --start/--end beyond ~116 days are typos (and overflow frame arithmetic)
 
 
 @dataclass
@@ -56,10 +60,11 @@ class PipelineOptions:
 
     def validate(self) -> None:
         """Reject impossible option values with a one-line InputError."""
-        if self.fps is not None and not self.fps > 0:
-            raise InputError(f"--fps must be > 0, got {self.fps}")
-        if self.start is not None and self.start < 0:
-            raise InputError(f"--start must be ≥ 0 seconds, got {self.start}")
+        if self.fps is not None and not (math.isfinite(self.fps) and self.fps > 0):
+            raise InputError(f"--fps must be a finite number > 0, got {self.fps}")
+        for name, value in (("--start", self.start), ("--end", self.end)):
+            if value is not None and not (math.isfinite(value) and 0 <= value <= MAX_SECONDS):
+                raise InputError(f"{name} must be a number of seconds in [0, {MAX_SECONDS:.0e}], got {value}")
         if self.start is not None and self.end is not None and self.end <= self.start:
             raise InputError(f"--end ({self.end}) must be after --start ({self.start})")
         if self.fit_mode not in FIT_MODES:
@@ -132,10 +137,12 @@ class Pipeline:
         if path.exists():
             try:
                 self._manifest = json.loads(path.read_text())
-            except (OSError, json.JSONDecodeError):
+            except (OSError, ValueError, RecursionError):  # unreadable: every stage reruns
                 self._manifest = {}
+        if not isinstance(self._manifest, dict) or not isinstance(self._manifest.get("stages", {}), dict):
+            self._manifest = {}
         self._manifest.setdefault("format", "msmesh/run@1")
-        self._manifest.setdefault("stages", {})
+        self._manifest["stages"] = {k: v for k, v in self._manifest.get("stages", {}).items() if isinstance(v, dict)}
 
     def _save_manifest(self) -> None:
         atomic_write_json(self.run_dir / RUN_MANIFEST, self._manifest)
@@ -184,14 +191,16 @@ class Pipeline:
     def _prepare_run_dir(self) -> None:
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            probe = self.run_dir / ".write_test"
+            probe = self.run_dir / f".write_test.{os.getpid()}"  # per process: two runs may start together
             probe.write_bytes(b"")
             probe.unlink()
         except OSError as exc:
             raise OutputError(f"cannot write to output folder {self.run_dir}: {exc.strerror or exc}") from exc
         self._source_digest = f"{self.video.resolve()}:{self.video.stat().st_size}:{run_files.sha256_16(self.video)}"
-        self._load_manifest()
-        run_files.remove_temporaries(self.run_dir)  # a killed run's half-written files
+
+    def _remove_if(self, created: bool) -> None:
+        if created and self.run_dir.exists():
+            shutil.rmtree(self.run_dir, ignore_errors=True)
 
     # ------------------------------------------------------------------ the run
 
@@ -211,16 +220,22 @@ class Pipeline:
             self._check_video()
             stages.preflight(self.options)
             self._prepare_run_dir()
-            reports: list[StageReport] = []
-            plan = stages.plan(self.options)
-            for stage in plan:
-                if only is not None and stage.name not in only:
-                    continue
-                reports.append(self._run_stage(
-                    stage, lambda stage=stage: stage.run(self.video, self.run_dir, self.options, self.progress),
-                    plan))
         except MsmeshError:
-            if created and self.run_dir.exists():
-                shutil.rmtree(self.run_dir, ignore_errors=True)
+            self._remove_if(created)
             raise
+        with run_lock(self.run_dir):  # a second writer fails here, before touching anything
+            try:
+                self._load_manifest()  # now that no other process can be writing it
+                run_files.remove_temporaries(self.run_dir)  # a killed run's half-written files
+                reports: list[StageReport] = []
+                plan = stages.plan(self.options)
+                for stage in plan:
+                    if only is not None and stage.name not in only:
+                        continue
+                    reports.append(self._run_stage(
+                        stage, lambda stage=stage: stage.run(self.video, self.run_dir, self.options, self.progress),
+                        plan))
+            except MsmeshError:
+                self._remove_if(created)
+                raise
         return stages.summarize(self.run_dir, reports)

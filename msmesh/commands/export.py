@@ -10,6 +10,7 @@ from rich.table import Table
 
 from msmesh.commands.progress import rich_progress
 from msmesh.export.run import check_run_dir, export_run, find_smpl
+from msmesh.runlock import run_lock
 
 
 def command(
@@ -35,8 +36,8 @@ def command(
     (no video.json) exports GLB (timed at 25 fps), OBJ and JSON; only --video needs the source video.
     """
     check_run_dir(run_dir)
-    smpl = find_smpl(run_dir)
-    with rich_progress(Console(stderr=True), enabled=not quiet) as progress:
+    with run_lock(run_dir), rich_progress(Console(stderr=True), enabled=not quiet) as progress:
+        smpl = find_smpl(run_dir)
         counts = export_run(run_dir, smpl_path=smpl, video_path=source_video, obj=obj, glb=glb, json=json_out,
                             video=video, body_model=body_model, progress=progress, side_by_side=side_by_side,
                             overlay_fps=overlay_fps)

@@ -12,7 +12,7 @@ Expected layout of ``--root DIR`` — the preprocessed files of VideoPose3D (fac
 
 The 17 joints are the 32 mocap joints minus the static/duplicate ones (``H36M32_TO_17``), in the order of
 ``msmesh.body.joints.H36M17_NAMES``. Both ``.npz`` files hold pickled Python dicts (that is their published
-format), so they are loaded with ``allow_pickle=True``: load only files you trust.
+format); they are read with ``msmesh.safe_pickle`` (arrays and plain containers only, never code).
 
 The benchmark, per (subject, action):
 - sample every ``stride``-th frame (50 fps → 10 fps by default), at most ``max_frames`` of them;
@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import functools
 import os
+import pickle
+import zipfile
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -63,6 +65,7 @@ from msmesh.eval.report import (
     save_predictions,
     stack_items,
 )
+from msmesh.safe_pickle import npz_keys, safe_npz_item
 
 FILE_3D = "data_3d_h36m.npz"
 FILE_2D = "data_2d_h36m_gt.npz"
@@ -139,11 +142,11 @@ def _load_pickled_dict(path: Path, key: str) -> dict:
     if not path.is_file():
         raise InputError(f"{path}: not found; {LAYOUT}")
     try:
-        with np.load(path, allow_pickle=True) as z:
-            if key not in z.files:
-                raise InputError(f"{path}: no '{key}' array (has {', '.join(z.files) or 'nothing'}); {LAYOUT}")
-            obj = z[key]
-    except (OSError, ValueError, EOFError) as exc:
+        if key not in (keys := npz_keys(path)):
+            raise InputError(f"{path}: no '{key}' array (has {', '.join(keys) or 'nothing'}); {LAYOUT}")
+        obj = safe_npz_item(path, key)  # the pickled dict is read as data only, never code
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError, TypeError, KeyError,
+            IndexError, AttributeError, RecursionError, MemoryError) as exc:
         raise InputError(f"{path}: not a readable .npz ({exc}); {LAYOUT}") from exc
     obj = obj.item() if isinstance(obj, np.ndarray) and obj.dtype == object and obj.shape == () else obj
     if not isinstance(obj, dict):

@@ -54,6 +54,7 @@ from msmesh.eval.report import (
     save_predictions,
     stack_items,
 )
+from msmesh.safe_pickle import safe_load_path
 
 LAYOUT = ("expected the 3DPW layout DIR/sequenceFiles/<split>/<sequence>.pkl (latin1 pickles with poses, betas, "
           "trans, jointPositions, poses2d, cam_poses, cam_intrinsics, campose_valid, img_frame_ids, sequence) and "
@@ -94,9 +95,9 @@ def load_sequence(path: str | os.PathLike[str], image_root: str | os.PathLike[st
     """Read one 3DPW sequence pickle and bring the 3D joints into each frame's camera coordinates."""
     p = Path(path)
     try:
-        with p.open("rb") as f:
-            raw = pickle.load(f, encoding="latin1")
-    except (OSError, pickle.UnpicklingError, EOFError, UnicodeDecodeError, ValueError) as exc:
+        raw = safe_load_path(p)  # arrays and plain data only: a pickle can run code
+    except (OSError, pickle.UnpicklingError, EOFError, UnicodeDecodeError, ValueError, TypeError, KeyError,
+            IndexError, AttributeError, RecursionError, MemoryError) as exc:
         raise InputError(f"{p}: not a readable 3DPW pickle ({exc}); {LAYOUT}") from exc
     if not isinstance(raw, dict):
         raise InputError(f"{p}: expected a dict; {LAYOUT}")

@@ -106,5 +106,5 @@ def load_detections(path: str | Path) -> dict[int, list[Detection]]:
                                              np.asarray(p["appearance"], np.float32) if "appearance" in p else None)
                                    for p in fr["people"]]
                 for fr in obj["frames"]}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise InputError(f"{path}: unreadable detections file ({exc})") from exc
