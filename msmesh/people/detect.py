@@ -136,5 +136,5 @@ def load_detections(path: str | Path) -> dict[int, list[Detection]]:
         if obj.get("format") != DETECTIONS_FORMAT:
             raise FormatError(path, "format", f"expected {DETECTIONS_FORMAT!r}")
         return {int(fr["frame"]): [_detection(p) for p in fr["people"]] for fr in obj["frames"]}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise InputError(f"{path}: unreadable detections file ({exc})") from exc
