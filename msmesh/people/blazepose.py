@@ -39,7 +39,8 @@ from msmesh.people.detect import Detection
 from msmesh.people.tflite import allocate, load_interpreter
 
 NUM_LANDMARKS = len(BLAZEPOSE33_NAMES)
-_RESTORE = ("re-extract it with tools/extract_blazepose.py (see assets/models/blazepose/PROVENANCE.md)")
+_RESTORE = ("reinstall msmesh, or in a source checkout re-extract it with tools/extract_blazepose.py (see "
+            "assets/models/blazepose/PROVENANCE.md)")
 # bones checked for plausibility: (a, b) landmark pairs of the limbs
 LIMBS = ((11, 13), (13, 15), (12, 14), (14, 16), (23, 25), (25, 27), (24, 26), (26, 28))
 

@@ -30,8 +30,9 @@ class MoveNet:
     def __init__(self, model_path: str | Path | None = None, min_score: float = 0.2, threads: int | None = None,
                  long_side: int = 448, border: float = 0.015) -> None:
         path = Path(model_path) if model_path else asset_path("models", "movenet", "movenet.tflite")
-        self._interp = load_interpreter(path, "re-extract it with tools/extract_movenet.py (see "
-                                        "assets/models/movenet/PROVENANCE.md)", threads)
+        self._interp = load_interpreter(path, "reinstall msmesh, or in a source checkout re-extract it with "
+                                        "tools/extract_movenet.py (see assets/models/movenet/PROVENANCE.md)",
+                                        threads)
         self._input = self._interp.get_input_details()[0]["index"]
         self._output = self._interp.get_output_details()[0]["index"]
         self._shape: tuple[int, int] | None = None
