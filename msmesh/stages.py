@@ -72,7 +72,8 @@ def _shots(video: Path, run: Path, opts: PipelineOptions, progress: ProgressFact
 
 
 def _detect(video: Path, run: Path, opts: PipelineOptions, progress: ProgressFactory) -> dict[str, int]:
-    from msmesh.people.detect import make_detector, save_detections
+    from msmesh.people.detect import make_detector
+    from msmesh.people.detection import save_detections
     from msmesh.people.reid import appearance
     from msmesh.video.reader import iter_frames
 
@@ -101,7 +102,7 @@ def _detect(video: Path, run: Path, opts: PipelineOptions, progress: ProgressFac
 
 
 def _track(video: Path, run: Path, opts: PipelineOptions, progress: ProgressFactory) -> dict[str, int]:
-    from msmesh.people.detect import load_detections
+    from msmesh.people.detection import load_detections
     from msmesh.people.reid import clusters_to_tracks, link_tracklets, tracklet_descriptor
     from msmesh.people.track import track_shots
 

@@ -12,7 +12,7 @@ from videos import EXAMPLE
 
 from msmesh.data import Shot
 from msmesh.errors import InputError
-from msmesh.people.detect import Detection, load_detections, save_detections
+from msmesh.people.detection import Detection, load_detections, save_detections
 from msmesh.people.keypoint_files import load_keypoint_detections
 from msmesh.people.movenet import MoveNet
 from msmesh.people.reid import appearance, link_tracklets, similarity, tracklet_descriptor

@@ -21,7 +21,7 @@ from msmesh.people.blazepose_ops import (
     ssd_anchors,
     weighted_nms,
 )
-from msmesh.people.detect import Detection
+from msmesh.people.detection import Detection
 from msmesh.people.hybrid import HybridDetector, duplicate, keypoints_agree, roi_from_coco
 from msmesh.video.reader import iter_frames
 
@@ -216,7 +216,7 @@ def test_landmarks_travel_from_detections_to_tracks(tmp_path: Path) -> None:
     """detections.json keeps each person's landmarks; tracks.json (tracks@2) stacks them per person, with
     zeros in frames whose detection had none (a MoveNet-only frame)."""
     from msmesh.data import Shot, VideoInfo, load_tracks, save_tracks
-    from msmesh.people.detect import load_detections, save_detections
+    from msmesh.people.detection import load_detections, save_detections
     from msmesh.people.reid import clusters_to_tracks
     from msmesh.people.track import track_shots
 
@@ -251,7 +251,7 @@ def test_detections_file_with_misshapen_landmarks_is_one_line(tmp_path: Path) ->
     import json
 
     from msmesh.errors import InputError
-    from msmesh.people.detect import DETECTIONS_FORMAT, load_detections
+    from msmesh.people.detection import DETECTIONS_FORMAT, load_detections
 
     path = tmp_path / "detections.json"
     path.write_text(json.dumps({"format": DETECTIONS_FORMAT, "frames": [{"frame": 0, "people": [

@@ -35,7 +35,7 @@ from msmesh.people.blazepose_ops import (
     ssd_anchors,
     weighted_nms,
 )
-from msmesh.people.detect import Detection
+from msmesh.people.detection import Detection
 from msmesh.people.tflite import allocate, load_interpreter
 
 NUM_LANDMARKS = len(BLAZEPOSE33_NAMES)

@@ -21,7 +21,7 @@ import numpy as np
 
 from msmesh.people.blazepose import BlazePose, PoseLandmarks, plausible
 from msmesh.people.blazepose_ops import Roi, roi_from_points
-from msmesh.people.detect import Detection
+from msmesh.people.detection import Detection
 from msmesh.people.movenet import MoveNet
 
 _NOSE, _L_SHO, _R_SHO, _L_HIP, _R_HIP = 0, 5, 6, 11, 12

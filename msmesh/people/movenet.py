@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from msmesh.assets import asset_path
-from msmesh.people.detect import Detection
+from msmesh.people.detection import Detection
 from msmesh.people.tflite import allocate, load_interpreter
 
 

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from msmesh.data import PersonTrack, Shot, Tracks, VideoInfo
-from msmesh.people.detect import Detection
+from msmesh.people.detection import Detection
 from msmesh.people.track import Tracklet
 
 H_BINS, S_BINS = 12, 4
