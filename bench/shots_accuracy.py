@@ -4,7 +4,10 @@ Cases: the shipped example (4 hard cuts), Sports2D's uncut source (fast motion, 
 positive) and a dissolve made from it. Needs the Sports2D wheel's demo.mp4:
     pip download --no-deps sports2d -d /tmp/s2d && unzip -o /tmp/s2d/sports2d-*.whl 'Sports2D/Demo/*' -d /tmp/s2d
     .venv/bin/python bench/shots_accuracy.py --source /tmp/s2d/Sports2D/Demo/demo.mp4
-Prints one JSON line per case and detector.
+With ``--wheels DIR`` (holding the sports2d==0.8.34 and pose2sim==0.10.49 wheels) two more cases: a 47-cut
+multi-camera edit (bench/cut_edit.py), and the same edit from a 160×90 source enlarged back to 640×360 (the
+blocky low-resolution footage of old music videos). Prints one JSON line per case and detector, with
+precision and recall (a detected cut within 1 frame of a true one; 8 for the dissolve).
 """
 
 import argparse
@@ -25,6 +28,8 @@ from msmesh.video.shots import detect_shots  # noqa: E402
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument("--source", type=Path, required=True)
+ap.add_argument("--wheels", type=Path, help="folder with the sports2d and pose2sim wheels (multi-camera edit)")
+ap.add_argument("--detectors", default="content,adaptive,transnet")
 args = ap.parse_args()
 tmp = Path(tempfile.mkdtemp())
 src = args.source
@@ -45,9 +50,20 @@ cases = {
     "source, no cuts": (str(nocut), []),
     "dissolve 100-115": (str(dissolve), [107]),
 }
+if args.wheels:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from cut_edit import build_edit, load_sources
+
+    edit, edit_cuts = build_edit(load_sources(next(args.wheels.glob("sports2d-0.8.34-*.whl")),
+                                              next(args.wheels.glob("pose2sim-0.10.49-*.whl"))))
+    cases[f"multi-camera edit ({len(edit_cuts)} cuts)"] = (str(write_video(tmp / "edit.mp4", edit, fps=30)), edit_cuts)
+    low = [cv2.resize(cv2.resize(f, (160, 90), interpolation=cv2.INTER_AREA), (640, 360),
+                      interpolation=cv2.INTER_NEAREST) for f in edit]
+    cases[f"multi-camera edit, 160x90 source ({len(edit_cuts)} cuts)"] = (
+        str(write_video(tmp / "edit_low.mp4", low, fps=30)), edit_cuts)
 for name, (path, truth) in cases.items():
     info = probe(path)
-    for d in ["content", "adaptive", "transnet"]:
+    for d in args.detectors.split(","):
         t = time.time()
         cuts = [s.start for s in detect_shots(path, info, d)[1:]]
         dt = time.time() - t
@@ -61,6 +77,8 @@ for name, (path, truth) in cases.items():
                     "truth": truth,
                     "true_positives": tp,
                     "false_positives": len(cuts) - tp,
+                    "recall": round(tp / len(truth), 3) if truth else None,
+                    "precision": round(tp / len(cuts), 3) if cuts else None,
                     "frames_per_s": round(info.frame_count / dt),
                 }
             )

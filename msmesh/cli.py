@@ -6,8 +6,10 @@ them, adds ``--version``, and turns every ``MsmeshError`` into one line on stder
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +22,7 @@ try:  # typer >= 0.20 vendors click as typer._click; older releases use click it
 except ImportError:  # pragma: no cover
     from click.exceptions import ClickException as _ClickException
 
-from msmesh.errors import MsmeshError, NotImplementedYetError
+from msmesh.errors import MsmeshError, MsmeshWarning, NotImplementedYetError
 
 app = typer.Typer(
     name="msmesh",
@@ -54,6 +56,21 @@ def _pending(name: str, help_text: str) -> Callable[..., Any]:
     return command
 
 
+class _Interrupted(Exception):
+    """Ctrl-C inside a command, carried past Typer (which turns KeyboardInterrupt into a silent exit 130)."""
+
+
+def _interruptible(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def command(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except KeyboardInterrupt as exc:
+            raise _Interrupted() from exc
+
+    return command
+
+
 def _register() -> None:
     for name, (module_name, help_text) in COMMANDS.items():
         try:
@@ -66,9 +83,12 @@ def _register() -> None:
             continue
         sub = getattr(module, "app", None)
         if isinstance(sub, typer.Typer):
+            for info in sub.registered_commands:
+                if info.callback is not None:
+                    info.callback = _interruptible(info.callback)
             app.add_typer(sub, name=name, help=help_text)
         else:
-            app.command(name, help=(module.command.__doc__ or help_text))(module.command)
+            app.command(name, help=(module.command.__doc__ or help_text))(_interruptible(module.command))
 
 
 def _version(value: bool) -> None:
@@ -88,13 +108,27 @@ def _root(
 _register()
 
 
+_show_warning = warnings.showwarning
+
+
+def _one_line_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    if issubclass(category, MsmeshWarning):
+        print(f"msmesh: warning: {' '.join(str(message).split())}", file=sys.stderr)
+    else:
+        _show_warning(message, category, *args, **kwargs)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app; user errors become one line and exit code 2."""
+    warnings.showwarning = _one_line_warning
     try:
         result = app(args=argv, standalone_mode=False)
     except MsmeshError as exc:
         print(f"msmesh: error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
+    except _Interrupted:
+        print("msmesh: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
     except typer.Abort:
         print("msmesh: aborted", file=sys.stderr)
         return 130

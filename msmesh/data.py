@@ -24,9 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from msmesh.errors import FormatError, InputError, OutputError
+from msmesh.errors import FormatError, InputError, OutputError, ResultError
 
-VIDEO_FORMAT = "msmesh/video@1"
+VIDEO_FORMAT = "msmesh/video@2"
+VIDEO_FORMATS_READ = ("msmesh/video@1", VIDEO_FORMAT)  # @2 added timestamps, range, rotation, skipped_frames
 SHOTS_FORMAT = "msmesh/shots@1"
 TRACKS_FORMAT = "msmesh/tracks@2"
 TRACKS_FORMATS_READ = ("msmesh/tracks@1", TRACKS_FORMAT)  # @1 = @2 without landmarks
@@ -36,6 +37,15 @@ NUM_COCO17 = 17
 NUM_LANDMARKS = 33  # BlazePose GHUM (body.joints.BLAZEPOSE33_NAMES)
 NUM_BETAS = 10
 NUM_SMPL_JOINTS = 24
+BODY_MODEL_NAMES = ("open", "smpl")  # what smpl.npz's body_model may say
+# Input ranges of tracks.json: far beyond any real video, small enough that the fit's float32 arithmetic
+# (squared pixel residuals × confidences) stays finite.
+MAX_PIXEL_VALUE = 1e6
+MAX_CONFIDENCE = 1000.0  # the fit measured finite up to 1e4 and diverging at 9e5
+MAX_IMAGE_SIDE = 100_000
+MAX_FPS = 10_000.0
+MAX_FRAME_INDEX = 2**31 - 1
+MAX_WORLD_METRES = 1000.0  # world landmarks are hip-centred: a body is a couple of metres across
 
 
 # --------------------------------------------------------------------------- atomic writes
@@ -139,10 +149,14 @@ class _Reader:
         if kind in (int, float) or kind == (int, float):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise self.fail(key, f"expected a number, got {type(value).__name__}")
-            if not math.isfinite(float(value)):
+            try:
+                as_float = float(value)
+            except OverflowError:
+                raise self.fail(key, "number out of range") from None
+            if not math.isfinite(as_float):
                 raise self.fail(key, "must be finite")
-            if kind is int and float(value) != int(value):
-                raise self.fail(key, f"expected an integer, got {value}")
+            if kind is int and not (isinstance(value, int) or as_float.is_integer()):
+                raise self.fail(key, f"expected an integer, got {as_float:.6g}")
             value = int(value) if kind is int else float(value)
         elif not isinstance(value, kind):
             want = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
@@ -154,6 +168,18 @@ class _Reader:
     def child(self, key: str | int) -> _Reader:
         value = self.obj[key]
         return _Reader(self.path, value, self.name(key))
+
+
+def parse_json(text: str, path: str | os.PathLike[str]) -> Any:
+    """``json.loads`` whose every failure (syntax, absurd nesting, 5000-digit numbers) is one InputError."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+    except RecursionError as exc:
+        raise InputError(f"{path}: JSON nested too deeply to be a msmesh file") from exc
+    except ValueError as exc:  # e.g. an integer literal beyond Python's digit limit
+        raise InputError(f"{path}: unreadable JSON ({exc})") from exc
 
 
 def _read_json(path: str | os.PathLike[str], expected_format: str | tuple[str, ...]) -> dict[str, Any]:
@@ -168,10 +194,7 @@ def _read_json(path: str | os.PathLike[str], expected_format: str | tuple[str, .
         raise InputError(f"{p}: cannot read: {exc}") from exc
     if not text.strip():
         raise InputError(f"{p}: file is empty")
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{p}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+    obj = parse_json(text, p)
     if not isinstance(obj, dict):
         raise FormatError(p, "<root>", "expected a JSON object")
     fmt = obj.get("format")
@@ -186,7 +209,7 @@ def _array(reader: _Reader, key: str, shape_tail: tuple[int, ...], dtype: type =
     raw = reader.get(key, list)
     try:
         arr = np.asarray(raw, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise reader.fail(key, f"expected a numeric array: {exc}") from exc
     if len(raw) == 0:
         arr = arr.reshape((0, *shape_tail))
@@ -201,6 +224,8 @@ def _array(reader: _Reader, key: str, shape_tail: tuple[int, ...], dtype: type =
     if dtype is int:
         if np.any(arr != np.round(arr)):
             raise reader.fail(key, "expected integers")
+        if arr.size and np.abs(arr).max() > MAX_FRAME_INDEX:
+            raise reader.fail(key, f"integer out of range (|value| ≤ {MAX_FRAME_INDEX})")
         return arr.astype(np.int64)
     return arr.astype(np.float64)
 
@@ -208,9 +233,30 @@ def _array(reader: _Reader, key: str, shape_tail: tuple[int, ...], dtype: type =
 # --------------------------------------------------------------------------- video.json
 
 
+def frame_seconds(frames: np.ndarray | list[float], fps: float,
+                  timestamps: np.ndarray | list[float] | None = None) -> np.ndarray:
+    """Times in seconds of (possibly fractional) frame indices: ``frames / fps``, or with per-frame
+    ``timestamps`` interpolated linearly between frames and continued at ``fps`` past either end."""
+    f = np.asarray(frames, dtype=np.float64)
+    if timestamps is None or len(timestamps) < 2:
+        return f / fps
+    t = np.asarray(timestamps, dtype=np.float64)
+    last = len(t) - 1
+    out = np.interp(f, np.arange(len(t), dtype=np.float64), t)
+    out = np.where(f > last, t[last] + (f - last) / fps, out)
+    return np.where(f < 0, t[0] + f / fps, out)
+
+
 @dataclass
 class VideoInfo:
-    """The source video and which of its frames the pipeline samples."""
+    """The source video and which of its frames the pipeline samples.
+
+    Frames are numbered in decoding order from 0 (frames that could not be decoded are left out and counted in
+    ``skipped_frames``). ``timestamps`` holds each frame's presentation time in seconds from the first frame when
+    the video is variable-frame-rate (or has gaps); ``None`` means frame ``i`` is at ``i / fps``. ``range`` is
+    the half-open frame range the run covers (``--start``/``--end``); ``width``/``height`` are the displayed
+    size, after the ``rotation`` (degrees counter-clockwise, from the display matrix) the decoder applies.
+    """
 
     source: str
     fps: float
@@ -218,10 +264,32 @@ class VideoInfo:
     width: int
     height: int
     sampled_frames: list[int] = field(default_factory=list)
+    timestamps: list[float] | None = None
+    range: tuple[int, int] | None = None
+    rotation: int = 0
+    skipped_frames: int = 0
+
+    def frame_range(self) -> tuple[int, int]:
+        """The processed frames ``[first, end)`` (the whole video when no range was recorded)."""
+        return self.range if self.range is not None else (0, self.frame_count)
+
+    def times(self) -> np.ndarray:
+        """Every frame's presentation time in seconds (``frame_count`` values)."""
+        if self.timestamps is not None:
+            return np.asarray(self.timestamps, dtype=np.float64)
+        return np.arange(self.frame_count, dtype=np.float64) / self.fps
+
+    def frame_times(self, frames: np.ndarray | list[float]) -> np.ndarray:
+        """Times in seconds of (possibly fractional) frame indices; see :func:`frame_seconds`."""
+        return frame_seconds(frames, self.fps, self.timestamps)
 
     def to_json(self) -> dict[str, Any]:
         return {"source": self.source, "fps": self.fps, "frame_count": self.frame_count,
-                "width": self.width, "height": self.height, "sampled_frames": list(self.sampled_frames)}
+                "width": self.width, "height": self.height, "rotation": self.rotation,
+                "skipped_frames": self.skipped_frames,
+                "range": None if self.range is None else [int(x) for x in self.range],
+                "sampled_frames": list(self.sampled_frames),
+                "timestamps": None if self.timestamps is None else [round(float(t), 6) for t in self.timestamps]}
 
     @staticmethod
     def from_reader(r: _Reader) -> VideoInfo:
@@ -233,6 +301,8 @@ class VideoInfo:
             width=r.get("width", int, check=positive[0], expect=positive[1]),
             height=r.get("height", int, check=positive[0], expect=positive[1]),
             sampled_frames=[],
+            rotation=r.get("rotation", int, default=0, check=lambda v: v % 90 == 0, expect="must be a multiple of 90"),
+            skipped_frames=r.get("skipped_frames", int, default=0, check=lambda v: v >= 0, expect="must be ≥ 0"),
         )
         frames = _array(r, "sampled_frames", (), dtype=int) if "sampled_frames" in r.obj else np.arange(0)
         if frames.size and (np.any(np.diff(frames) <= 0) or frames[0] < 0):
@@ -240,6 +310,16 @@ class VideoInfo:
         if frames.size and info.frame_count and frames[-1] >= info.frame_count:
             raise r.fail("sampled_frames", f"index {int(frames[-1])} ≥ frame_count {info.frame_count}")
         info.sampled_frames = [int(f) for f in frames]
+        if r.obj.get("timestamps") is not None:
+            t = _array(r, "timestamps", (), length=info.frame_count)
+            if t.size and np.any(np.diff(t) <= 0):
+                raise r.fail("timestamps", "must be increasing")
+            info.timestamps = [float(x) for x in t]
+        if r.obj.get("range") is not None:
+            first, end = (int(x) for x in _array(r, "range", (), dtype=int, length=2))
+            if not 0 <= first < end <= info.frame_count:
+                raise r.fail("range", f"expected [first, end) with 0 ≤ first < end ≤ {info.frame_count}")
+            info.range = (first, end)
         return info
 
 
@@ -250,7 +330,7 @@ def save_video_json(path: str | os.PathLike[str], info: VideoInfo) -> None:
 
 def load_video_json(path: str | os.PathLike[str]) -> VideoInfo:
     """Read and validate ``video.json``."""
-    return VideoInfo.from_reader(_Reader(path, _read_json(path, VIDEO_FORMAT)))
+    return VideoInfo.from_reader(_Reader(path, _read_json(path, VIDEO_FORMATS_READ)))
 
 
 # --------------------------------------------------------------------------- shots.json
@@ -383,6 +463,7 @@ def load_tracks(path: str | os.PathLike[str]) -> Tracks:
     r = _Reader(path, _read_json(path, TRACKS_FORMATS_READ))
     video = VideoInfo.from_reader(r.child("video") if isinstance(r.obj.get("video"), dict)
                                   else _raise(r.fail("video", "missing or not an object")))
+    _check_video_range(r.child("video"), video)
     kf = r.get("keypoint_format", str, default="coco17")
     if kf != "coco17":
         raise r.fail("keypoint_format", f"expected 'coco17', got {kf!r} (convert with `msmesh convert`)")
@@ -394,7 +475,10 @@ def load_tracks(path: str | os.PathLike[str]) -> Tracks:
         center = _array(c, "center", ()) if "center" in c.obj else np.array([video.width / 2, video.height / 2])
         if center.shape != (2,):
             raise c.fail("center", "expected [cx, cy]")
-        camera = Camera(focal=c.get("focal", float, check=lambda v: v > 0, expect="must be > 0"),
+        if np.abs(center).max() > MAX_PIXEL_VALUE:
+            raise c.fail("center", f"out of range (|value| ≤ {MAX_PIXEL_VALUE:.0e} pixels)")
+        camera = Camera(focal=c.get("focal", float, check=lambda v: 0 < v <= MAX_PIXEL_VALUE,
+                                    expect=f"must be in (0, {MAX_PIXEL_VALUE:.0e}] pixels"),
                         center=(float(center[0]), float(center[1])))
     people = []
     raw_people = r.get("people", list)
@@ -419,19 +503,36 @@ def load_tracks(path: str | os.PathLike[str]) -> Tracks:
         if nan.any():
             t, k, _ = np.argwhere(nan)[0]
             raise pr.fail("keypoints", f"non-finite value at frame {int(frames[t])}, keypoint {int(k)}")
-        if np.any(keypoints[..., 2] < 0):
-            raise pr.fail("keypoints", "confidence must be ≥ 0")
-        landmarks = _visibility_array(pr, "landmarks", (NUM_LANDMARKS, 3), n) if "landmarks" in pr.obj else None
-        world = (_visibility_array(pr, "world_landmarks", (NUM_LANDMARKS, 4), n)
+        if np.any(keypoints[..., 2] < 0) or np.any(keypoints[..., 2] > MAX_CONFIDENCE):
+            raise pr.fail("keypoints", f"confidence must be in [0, {MAX_CONFIDENCE:g}]")
+        if n and (frames[0] < 0 or frames[-1] > MAX_FRAME_INDEX):
+            raise pr.fail("frames", f"frame indices must lie in [0, {MAX_FRAME_INDEX}]")
+        for key, arr, limit in (("bbox", bbox, 10 * MAX_PIXEL_VALUE), ("keypoints", keypoints, MAX_PIXEL_VALUE)):
+            if arr.size and np.abs(arr).max() > limit:
+                raise pr.fail(key, f"value {np.abs(arr).max():.3g} out of range (|value| ≤ {limit:.0e}: pixel "
+                                   "coordinates and confidences)")
+        landmarks = (_visibility_array(pr, "landmarks", (NUM_LANDMARKS, 3), n, MAX_PIXEL_VALUE)
+                     if "landmarks" in pr.obj else None)
+        world = (_visibility_array(pr, "world_landmarks", (NUM_LANDMARKS, 4), n, MAX_WORLD_METRES)
                  if "world_landmarks" in pr.obj else None)
         people.append(PersonTrack(id=pid, frames=frames, shot=shot, bbox=bbox, keypoints=keypoints,
                                   landmarks=landmarks, world_landmarks=world))
     return Tracks(video=video, shots=shots, people=people, keypoint_format=kf, camera=camera)
 
 
-def _visibility_array(r: _Reader, key: str, shape_tail: tuple[int, ...], n: int) -> np.ndarray:
-    """A per-frame point array whose last column is a visibility in [0, 1]."""
+def _check_video_range(r: _Reader, video: VideoInfo) -> None:
+    """Bounds that keep the fit's arithmetic finite (a 1e300-pixel image is not a video)."""
+    for key, value, limit in (("width", video.width, MAX_IMAGE_SIDE), ("height", video.height, MAX_IMAGE_SIDE),
+                              ("fps", video.fps, MAX_FPS), ("frame_count", video.frame_count, MAX_FRAME_INDEX)):
+        if value > limit:
+            raise r.fail(key, f"{value:.3g} out of range (≤ {limit:g})")
+
+
+def _visibility_array(r: _Reader, key: str, shape_tail: tuple[int, ...], n: int, limit: float) -> np.ndarray:
+    """A per-frame point array whose last column is a visibility in [0, 1] and the rest |coordinates| ≤ limit."""
     arr = _array(r, key, shape_tail, length=n)
+    if arr.size and np.abs(arr[..., :-1]).max() > limit:
+        raise r.fail(key, f"value {np.abs(arr[..., :-1]).max():.3g} out of range (|value| ≤ {limit:.0e})")
     vis = arr[..., -1]
     if np.any((vis < 0) | (vis > 1)):
         t, k = np.argwhere((vis < 0) | (vis > 1))[0]
@@ -497,8 +598,9 @@ def _smpl_arrays(result: FitResult) -> dict[str, np.ndarray]:
         pre = f"p{p.id}_"
         arrays[pre + "frames"] = np.asarray(p.frames, dtype=np.int64)
         arrays[pre + "shot"] = np.asarray(p.shot, dtype=np.int64)
-        for key in ("global_orient", "body_pose", "transl", "joints"):
-            arrays[pre + key] = np.asarray(getattr(p, key), dtype=np.float32)
+        with np.errstate(over="ignore"):  # beyond float32 becomes Inf, which save_smpl refuses
+            for key in ("global_orient", "body_pose", "transl", "joints"):
+                arrays[pre + key] = np.asarray(getattr(p, key), dtype=np.float32)
         arrays[pre + "betas"] = np.asarray(p.betas, dtype=np.float32)
     return arrays
 
@@ -512,14 +614,20 @@ def _validate_smpl(path: str | os.PathLike[str], get: Callable[[str], Any], keys
     fmt = str(need("format"))
     if fmt != SMPL_FORMAT:
         raise FormatError(path, "format", f"expected '{SMPL_FORMAT}', got {fmt!r}")
-    focal = float(np.asarray(need("focal")))
+    focal_arr = np.asarray(need("focal"))
+    focal = float(focal_arr) if focal_arr.dtype.kind in "iuf" and focal_arr.size == 1 else math.nan
     if not (math.isfinite(focal) and focal > 0):
         raise FormatError(path, "focal", "must be a positive number")
-    center = np.asarray(need("center"), dtype=np.float64).reshape(-1)
-    if center.shape != (2,):
+    center = np.asarray(need("center")).reshape(-1)
+    if center.dtype.kind not in "iuf" or center.shape != (2,) or not np.all(np.isfinite(center)):
         raise FormatError(path, "center", "expected [cx, cy]")
+    ids = np.asarray(need("person_ids")).reshape(-1)
+    if ids.dtype.kind not in "iu":
+        raise FormatError(path, "person_ids", f"expected integers, got {ids.dtype.name} values")
+    if len(set(ids.tolist())) != ids.size:
+        raise FormatError(path, "person_ids", "must be unique")
     people = []
-    for pid in np.asarray(need("person_ids")).reshape(-1).tolist():
+    for pid in ids.tolist():
         pre = f"p{int(pid)}_"
         vals: dict[str, np.ndarray] = {}
         n = None
@@ -532,12 +640,21 @@ def _validate_smpl(path: str | os.PathLike[str], get: Callable[[str], Any], keys
                 n = arr.shape[0]
             elif arr.shape[0] != n:
                 raise FormatError(path, pre + key, f"expected {n} frames, got {arr.shape[0]}")
-            if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-                raise FormatError(path, pre + key, "contains non-finite values")
+            if arr.dtype.kind not in "iuf":
+                raise FormatError(path, pre + key, f"expected numbers, got {arr.dtype.name} values")
+            with np.errstate(over="ignore"):
+                finite = arr.dtype.kind != "f" or bool(np.all(np.isfinite(arr.astype(np.float32))))
+            if not finite:
+                raise FormatError(path, pre + key, "contains non-finite values (or values beyond float32)")
             vals[key] = arr
-        betas = np.asarray(need(pre + "betas"), dtype=np.float32).reshape(-1)
-        if betas.shape != (NUM_BETAS,):
-            raise FormatError(path, pre + "betas", f"expected {NUM_BETAS} values, got {betas.shape[0]}")
+        betas = np.asarray(need(pre + "betas")).reshape(-1)
+        if betas.dtype.kind not in "iuf" or betas.shape != (NUM_BETAS,):
+            raise FormatError(path, pre + "betas", f"expected {NUM_BETAS} numbers, got {betas.size} "
+                              f"{betas.dtype.name} values")
+        with np.errstate(over="ignore"):
+            betas = betas.astype(np.float32)
+        if not np.all(np.isfinite(betas)):
+            raise FormatError(path, pre + "betas", "contains non-finite values (or values beyond float32)")
         people.append(SmplSequence(id=int(pid), frames=vals["frames"].astype(np.int64),
                                    shot=vals["shot"].astype(np.int64),
                                    global_orient=vals["global_orient"].astype(np.float32),
@@ -545,13 +662,25 @@ def _validate_smpl(path: str | os.PathLike[str], get: Callable[[str], Any], keys
                                    transl=vals["transl"].astype(np.float32),
                                    joints=vals["joints"].astype(np.float32)))
     body_model = str(get("body_model")) if "body_model" in keys else "open"
+    if body_model not in BODY_MODEL_NAMES:  # a run folder names its model, never a file to load (code)
+        raise FormatError(path, "body_model", f"expected one of {', '.join(BODY_MODEL_NAMES)}, got "
+                          f"{body_model[:80]!r} (pass a model file with --body-model PATH)")
     return FitResult(people=people, focal=focal, center=(float(center[0]), float(center[1])),
                      body_model=body_model)
 
 
 def save_smpl(path: str | os.PathLike[str], result: FitResult, format: str = "npz") -> None:
-    """Write ``smpl.npz`` (or the same content as JSON with ``format="json"``)."""
+    """Write ``smpl.npz`` (or the same content as JSON with ``format="json"``).
+
+    Refuses (``ResultError``, nothing written) parameters that are not finite as float32: a diverged fit
+    must never reach the run folder, where msmesh's own loader would reject it.
+    """
     arrays = _smpl_arrays(result)
+    for key, arr in arrays.items():
+        if arr.dtype.kind == "f" and not np.all(np.isfinite(arr.astype(np.float32))):
+            who = f"person {key[1:].split('_')[0]}'s {key.split('_', 1)[1]}" if key.startswith("p") else key
+            raise ResultError(f"the result is not finite ({who} holds NaN or Inf, e.g. the fit diverged); "
+                              f"{path} was not written")
     if format == "npz":
         atomic_save_npz(path, **arrays)
     elif format == "json":
@@ -567,7 +696,14 @@ def load_smpl(path: str | os.PathLike[str]) -> FitResult:
         raise InputError(f"{p}: file not found")
     if p.suffix == ".json":
         obj = _read_json(p, SMPL_FORMAT)
-        return _validate_smpl(p, lambda k: np.asarray(obj[k]), set(obj))
+
+        def get(key: str) -> np.ndarray:
+            try:
+                return np.asarray(obj[key])
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise FormatError(p, key, f"not a numeric array ({exc})") from exc
+
+        return _validate_smpl(p, get, set(obj))
     try:
         with np.load(p, allow_pickle=False) as npz:
             data = {k: npz[k] for k in npz.files}

@@ -49,3 +49,19 @@ class OutputError(MsmeshError):
 
 class NotImplementedYetError(MsmeshError):
     """A command that exists in the CLI but is not built yet."""
+
+
+class MsmeshWarning(UserWarning):
+    """Something the user should know that does not stop the run; the CLI prints it as one line."""
+
+
+class VideoWarning(MsmeshWarning):
+    """Part of a video could not be decoded and was skipped."""
+
+
+class RunFolderBusyError(OutputError):
+    """Another msmesh process is writing to the same run folder."""
+
+
+class ResultError(MsmeshError):
+    """A computed result is unusable (e.g. a fit that diverged to NaN); nothing was written."""

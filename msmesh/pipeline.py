@@ -3,15 +3,18 @@
     video ─► decode ─► shots ─► detect ─► track ─► reid ─► fit | regress ─► export
 
 Each stage is a small function in its own module; the pipeline only orders them, saves each stage's
-output into the run folder and skips a stage whose output already exists *and* was made from the same
-inputs and options (recorded in ``run.json``), so a crashed or interrupted run resumes where it stopped and
-reaches the same result.
+output into the run folder and skips a stage whose output files are all still there unchanged *and* were
+made from the same inputs and options (recorded in ``run.json``; run_files.py), so a crashed or interrupted
+run resumes where it stopped and reaches the same result. A run holds the run folder's lock
+(runlock.py): a second writer fails at once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
+import os
 import shutil
 import time
 from collections.abc import Callable, Collection
@@ -19,11 +22,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from msmesh import run_files
 from msmesh.data import atomic_write_json
 from msmesh.errors import InputError, MsmeshError, OutputError
+from msmesh.runlock import run_lock
 
 RUN_MANIFEST = "run.json"
 FIT_MODES = ("frame", "shot", "multishot")
+MAX_SECONDS = 1e7  # --start/--end beyond ~116 days are typos (and overflow frame arithmetic)
 
 
 @dataclass
@@ -34,7 +40,7 @@ class PipelineOptions:
     start: float | None = None  # seconds
     end: float | None = None  # seconds
     shots: str = "content"  # shot detector: adaptive | content | transnet
-    detector: str = "movenet"  # people/keypoint backend
+    detector: str = "auto"  # people/keypoint backend (people.detect.DETECTORS)
     keypoints: str | None = None  # user keypoints file/folder (OpenPose / COCO JSON) instead of detection
     max_people: int | None = None
     method: str = "optimize"  # optimize | regress
@@ -47,22 +53,26 @@ class PipelineOptions:
     device: str = "auto"
     video: bool = True  # overlay.mp4
     side_by_side: bool = False  # overlay.mp4 with a side view of the bodies
+    overlay_fps: float | None = None  # overlay.mp4 frame rate; None = the source's
     save_mesh: bool = False  # meshes/*.obj
     glb: bool = True  # p{id}.glb
     output_format: str = "npz"  # smpl.npz or smpl.json
 
     def validate(self) -> None:
         """Reject impossible option values with a one-line InputError."""
-        if self.fps is not None and not self.fps > 0:
-            raise InputError(f"--fps must be > 0, got {self.fps}")
-        if self.start is not None and self.start < 0:
-            raise InputError(f"--start must be ≥ 0 seconds, got {self.start}")
+        if self.fps is not None and not (math.isfinite(self.fps) and self.fps > 0):
+            raise InputError(f"--fps must be a finite number > 0, got {self.fps}")
+        for name, value in (("--start", self.start), ("--end", self.end)):
+            if value is not None and not (math.isfinite(value) and 0 <= value <= MAX_SECONDS):
+                raise InputError(f"{name} must be a number of seconds in [0, {MAX_SECONDS:.0e}], got {value}")
         if self.start is not None and self.end is not None and self.end <= self.start:
             raise InputError(f"--end ({self.end}) must be after --start ({self.start})")
         if self.fit_mode not in FIT_MODES:
             raise InputError(f"unknown fit mode {self.fit_mode!r} (expected one of {', '.join(FIT_MODES)})")
         if self.method not in ("optimize", "regress"):
             raise InputError(f"unknown method {self.method!r} (expected optimize or regress)")
+        if self.overlay_fps is not None and not (math.isfinite(self.overlay_fps) and self.overlay_fps > 0):
+            raise InputError(f"--overlay-fps must be a number > 0, got {self.overlay_fps}")
         if self.max_people is not None and self.max_people < 1:
             raise InputError(f"--max-people must be ≥ 1, got {self.max_people}")
         if self.output_format not in ("npz", "json"):
@@ -107,14 +117,6 @@ def _digest(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:16]
-
-
 class Pipeline:
     """Video → run folder with ``smpl.npz`` for every person (and exports), resumable stage by stage."""
 
@@ -135,10 +137,12 @@ class Pipeline:
         if path.exists():
             try:
                 self._manifest = json.loads(path.read_text())
-            except (OSError, json.JSONDecodeError):
+            except (OSError, ValueError, RecursionError):  # unreadable: every stage reruns
                 self._manifest = {}
+        if not isinstance(self._manifest, dict) or not isinstance(self._manifest.get("stages", {}), dict):
+            self._manifest = {}
         self._manifest.setdefault("format", "msmesh/run@1")
-        self._manifest.setdefault("stages", {})
+        self._manifest["stages"] = {k: v for k, v in self._manifest.get("stages", {}).items() if isinstance(v, dict)}
 
     def _save_manifest(self) -> None:
         atomic_write_json(self.run_dir / RUN_MANIFEST, self._manifest)
@@ -148,18 +152,35 @@ class Pipeline:
         deps = {n: self._manifest["stages"].get(n, {}).get("key") for n in inputs}
         return _digest({"stage": name, "options": opts, "inputs": deps, "source": self._source_digest})
 
-    def _run_stage(self, name: str, outputs: tuple[str, ...], option_names: tuple[str, ...],
-                   inputs: tuple[str, ...], fn: Callable[[], dict[str, int]]) -> StageReport:
-        key = self._stage_key(name, option_names, inputs)
+    def _run_stage(self, stage: Any, fn: Callable[[], dict[str, int]], plan: list[Any]) -> StageReport:
+        name = stage.name
+        key = self._stage_key(name, stage.options, stage.inputs)
         done = self._manifest["stages"].get(name, {})
-        if done.get("key") == key and all((self.run_dir / o).exists() for o in outputs):
+        if done.get("key") == key and all((self.run_dir / o).exists() for o in stage.outputs) and \
+                run_files.intact(self.run_dir, done.get("files", {})):
             return StageReport(name, 0.0, True, done.get("counts", {}))
+        if done.get("key") not in (None, key):
+            self._forget_dependents(name, plan)
+        if stage.exports:  # stale exports (other people, options or video) must not outlive this run
+            run_files.remove(self.run_dir, run_files.export_files(self.run_dir))
         t0 = time.perf_counter()
         counts = fn()
         seconds = time.perf_counter() - t0
-        self._manifest["stages"][name] = {"key": key, "counts": counts, "seconds": round(seconds, 3)}
+        exports = run_files.export_files(self.run_dir) if stage.exports else []
+        self._manifest["stages"][name] = {"key": key, "counts": counts, "seconds": round(seconds, 3),
+                                          "files": run_files.fingerprints(self.run_dir, stage.outputs, exports)}
         self._save_manifest()
         return StageReport(name, seconds, False, counts)
+
+    def _forget_dependents(self, name: str, plan: list[Any]) -> None:
+        """``name`` reruns with new inputs: the files of every stage built on it are stale; remove them."""
+        stale = {name}
+        for stage in plan:  # in order, so dependencies come first
+            if stage.name not in stale and stale.intersection(stage.inputs):
+                stale.add(stage.name)
+                entry = self._manifest["stages"].pop(stage.name, {})
+                run_files.remove(self.run_dir, [*stage.outputs, *entry.get("files", {})])
+        self._save_manifest()
 
     def _check_video(self) -> None:
         if not self.video.exists():
@@ -170,13 +191,16 @@ class Pipeline:
     def _prepare_run_dir(self) -> None:
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            probe = self.run_dir / ".write_test"
+            probe = self.run_dir / f".write_test.{os.getpid()}"  # per process: two runs may start together
             probe.write_bytes(b"")
             probe.unlink()
         except OSError as exc:
             raise OutputError(f"cannot write to output folder {self.run_dir}: {exc.strerror or exc}") from exc
-        self._source_digest = f"{self.video.resolve()}:{self.video.stat().st_size}:{_file_digest(self.video)}"
-        self._load_manifest()
+        self._source_digest = f"{self.video.resolve()}:{self.video.stat().st_size}:{run_files.sha256_16(self.video)}"
+
+    def _remove_if(self, created: bool) -> None:
+        if created and self.run_dir.exists():
+            shutil.rmtree(self.run_dir, ignore_errors=True)
 
     # ------------------------------------------------------------------ the run
 
@@ -196,15 +220,22 @@ class Pipeline:
             self._check_video()
             stages.preflight(self.options)
             self._prepare_run_dir()
-            reports: list[StageReport] = []
-            for stage in stages.plan(self.options):
-                if only is not None and stage.name not in only:
-                    continue
-                reports.append(self._run_stage(
-                    stage.name, stage.outputs, stage.options, stage.inputs,
-                    lambda stage=stage: stage.run(self.video, self.run_dir, self.options, self.progress)))
         except MsmeshError:
-            if created and self.run_dir.exists():
-                shutil.rmtree(self.run_dir, ignore_errors=True)
+            self._remove_if(created)
             raise
+        with run_lock(self.run_dir):  # a second writer fails here, before touching anything
+            try:
+                self._load_manifest()  # now that no other process can be writing it
+                run_files.remove_temporaries(self.run_dir)  # a killed run's half-written files
+                reports: list[StageReport] = []
+                plan = stages.plan(self.options)
+                for stage in plan:
+                    if only is not None and stage.name not in only:
+                        continue
+                    reports.append(self._run_stage(
+                        stage, lambda stage=stage: stage.run(self.video, self.run_dir, self.options, self.progress),
+                        plan))
+            except MsmeshError:
+                self._remove_if(created)
+                raise
         return stages.summarize(self.run_dir, reports)

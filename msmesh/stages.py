@@ -39,6 +39,7 @@ class Stage:
     options: tuple[str, ...]
     inputs: tuple[str, ...]
     run: StageFn
+    exports: bool = False  # writes the export files (run_files.EXPORT_PATTERNS), whose names depend on the data
 
 
 def smpl_file(options: PipelineOptions) -> str:
@@ -49,12 +50,16 @@ def smpl_file(options: PipelineOptions) -> str:
 
 
 def _decode(video: Path, run: Path, opts: PipelineOptions, progress: ProgressFactory) -> dict[str, int]:
-    from msmesh.video.reader import probe, sample_frames
+    from msmesh.video.reader import frame_range, probe, sample_frames
 
     info = probe(video)
     info.sampled_frames = sample_frames(info, opts.fps, opts.start, opts.end)
+    info.range = frame_range(info, opts.start, opts.end)
     save_video_json(run / "video.json", info)
-    return {"frames": info.frame_count, "sampled": len(info.sampled_frames)}
+    counts = {"frames": info.frame_count, "sampled": len(info.sampled_frames)}
+    if info.skipped_frames:
+        counts["skipped"] = info.skipped_frames
+    return counts
 
 
 def _shots(video: Path, run: Path, opts: PipelineOptions, progress: ProgressFactory) -> dict[str, int]:
@@ -67,7 +72,8 @@ def _shots(video: Path, run: Path, opts: PipelineOptions, progress: ProgressFact
 
 
 def _detect(video: Path, run: Path, opts: PipelineOptions, progress: ProgressFactory) -> dict[str, int]:
-    from msmesh.people.detect import make_detector, save_detections
+    from msmesh.people.detect import make_detector
+    from msmesh.people.detection import save_detections
     from msmesh.people.reid import appearance
     from msmesh.video.reader import iter_frames
 
@@ -96,7 +102,7 @@ def _detect(video: Path, run: Path, opts: PipelineOptions, progress: ProgressFac
 
 
 def _track(video: Path, run: Path, opts: PipelineOptions, progress: ProgressFactory) -> dict[str, int]:
-    from msmesh.people.detect import load_detections
+    from msmesh.people.detection import load_detections
     from msmesh.people.reid import clusters_to_tracks, link_tracklets, tracklet_descriptor
     from msmesh.people.track import track_shots
 
@@ -184,7 +190,7 @@ def _export(video: Path, run: Path, opts: PipelineOptions, progress: ProgressFac
 
     return export_run(run, smpl_path=run / smpl_file(opts), video_path=video, obj=opts.save_mesh,
                       glb=opts.glb, overlay=opts.video, body_model_name=opts.body_model, progress=progress,
-                      side_by_side=opts.side_by_side)
+                      side_by_side=opts.side_by_side, overlay_fps=opts.overlay_fps)
 
 
 def preflight(options: PipelineOptions) -> None:
@@ -218,8 +224,8 @@ def plan(options: PipelineOptions) -> list[Stage]:
               _fit),
     ]
     if options.video or options.glb or options.save_mesh:
-        export_opts = ("video", "side_by_side", "glb", "save_mesh", "body_model")
-        stages.append(Stage("export", (), export_opts, (stages[-1].name,), _export))
+        export_opts = ("video", "side_by_side", "overlay_fps", "glb", "save_mesh", "body_model")
+        stages.append(Stage("export", (), export_opts, (stages[-1].name,), _export, exports=True))
     return stages
 
 

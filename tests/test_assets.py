@@ -15,7 +15,9 @@ from msmesh.errors import ModelUnavailableError
 
 REPO = Path(__file__).resolve().parents[1]
 RUNTIME_FILES = ("body/open_smpl_neutral.npz", "priors/open_gmm_08.npz", "priors/deepmimic_smpl.npz",
-                 "models/movenet/movenet.tflite", "models/movenet/SHA256SUMS")
+                 "models/movenet/movenet.tflite", "models/movenet/SHA256SUMS",
+                 "models/blazepose/pose_detection.tflite", "models/blazepose/pose_landmark_full.tflite",
+                 "models/blazepose/SHA256SUMS")
 
 
 def test_checkout_assets_hold_every_runtime_file() -> None:

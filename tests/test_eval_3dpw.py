@@ -15,7 +15,7 @@ import pytest
 from msmesh.data import FitResult, SmplSequence
 from msmesh.errors import InputError
 from msmesh.eval import threedpw
-from msmesh.eval.report import rescore_file
+from msmesh.eval.rescore import rescore_file
 
 T, W, H = 8, 96, 160
 K = np.array([[150.0, 0, 48.0], [0, 150.0, 80.0], [0, 0, 1]])

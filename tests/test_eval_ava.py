@@ -20,7 +20,8 @@ from msmesh.data import FitResult, PersonTrack, Shot, SmplSequence, Tracks, Vide
 from msmesh.errors import FormatError, InputError
 from msmesh.eval import ava
 from msmesh.eval.cutpairs import CutFrame, CutPair, CutPairSet, load_cut_pairs, save_cut_pairs
-from msmesh.eval.report import load_predictions, rescore_file, results_table
+from msmesh.eval.report import load_predictions, results_table
+from msmesh.eval.rescore import rescore_file
 from msmesh.fit.camera import project_np
 
 W, H, FPS = 640, 360, 25.0

@@ -19,7 +19,7 @@ from msmesh.body.joints import H36M17_NAMES, SMPL24_NAMES
 from msmesh.errors import InputError
 from msmesh.eval import h36m
 from msmesh.eval.motion import load_clip
-from msmesh.eval.report import rescore_file
+from msmesh.eval.rescore import rescore_file
 
 T_ALL = 60
 

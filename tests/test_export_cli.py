@@ -32,7 +32,7 @@ def test_missing_and_malformed_run_folders(tmp_path, capsys) -> None:
     assert "not a folder" in _error(capsys, ["export", str(tmp_path / "file.txt")])
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert "video.json" in _error(capsys, ["export", str(empty), "--glb"])
+    assert "no smpl.npz" in _error(capsys, ["export", str(empty), "--glb"])  # video.json is optional
     save_video_json(empty / "video.json", VideoInfo("gone.mp4", 25.0, 10, 64, 48, [0, 5]))
     assert "smpl" in _error(capsys, ["export", str(empty), "--glb"])
     (empty / "smpl.npz").write_bytes(b"not an npz")

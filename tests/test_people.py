@@ -12,7 +12,7 @@ from videos import EXAMPLE
 
 from msmesh.data import Shot
 from msmesh.errors import InputError
-from msmesh.people.detect import Detection, load_detections, save_detections
+from msmesh.people.detection import Detection, load_detections, save_detections
 from msmesh.people.keypoint_files import load_keypoint_detections
 from msmesh.people.movenet import MoveNet
 from msmesh.people.reid import appearance, link_tracklets, similarity, tracklet_descriptor
@@ -188,3 +188,25 @@ def test_movenet_on_a_head_and_shoulders_close_up() -> None:
     conf = person.keypoints[:, 2]
     assert (conf[:5] > 0.3).sum() >= 4  # face keypoints
     assert (conf[11:] < 0.3).all()  # hips, knees, ankles are out of the frame and not claimed
+
+
+def test_movenet_finds_people_in_an_enlarged_low_resolution_frame() -> None:
+    """The example's wide shots shrunk to 160×90 (a low-resolution source): MoveNet enlarges them bilinearly and
+    still finds the people. Measured: 1–2 people in each of frames 10, 30, 50 (scores 0.55–0.59); with the old
+    INTER_AREA enlargement (blocky, nearest-neighbour-like) it found nobody in any of them."""
+    import cv2
+
+    model = MoveNet(threads=1)
+    frames = dict(iter_frames(EXAMPLE, [10, 30, 50]))
+    for frame in (10, 30, 50):
+        small = cv2.resize(frames[frame], (160, 90), interpolation=cv2.INTER_AREA)
+        people = model(small)
+        assert len(people) >= 1, frame
+        assert max(p.score for p in people) >= 0.4
+        assert (people[0].bbox[2:] <= [160, 90]).all()
+
+
+@pytest.mark.parametrize("shape", [(1, 4000, 3), (4000, 1, 3), (1, 1, 3), (3, 2, 3)])
+def test_movenet_handles_degenerate_frame_sizes(shape: tuple[int, int, int]) -> None:
+    """A 1×4000 or 4000×1 frame used to raise cv2.error (a zero-sized resize); now it is searched and empty."""
+    assert MoveNet(threads=1)(np.full(shape, 128, np.uint8)) == []

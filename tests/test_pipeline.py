@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from videos import EXAMPLE, EXAMPLE_CUTS, audio_only, truncated_copy, write_video
 
-from msmesh.data import load_shots_json, load_smpl, load_tracks
+from msmesh.data import load_shots_json, load_smpl, load_tracks, load_video_json
 
 FAST = ["--no-video", "--no-glb", "--quiet"]
 
@@ -48,6 +48,14 @@ def test_example_cuts_people_and_joints(example_run: Path) -> None:
     # the close-up shots belong to different people
     owners = {shot: [p.id for p in tracks.people if shot in p.shot] for shot in (1, 3)}
     assert len(owners[1]) == 1 and len(owners[3]) == 1 and owners[1] != owners[3]
+    # every sampled frame of both close-ups is fitted, to the right person: the man of shot 1 is the one alone
+    # on screen in the first second (frames 0-36), the woman of shot 3 is not
+    sampled = load_video_json(example_run / "video.json").sampled_frames
+    for shot in (1, 3):
+        frames = {f for f in sampled if shots[shot].start <= f < shots[shot].end}
+        assert frames <= set(result.person(owners[shot][0]).frames.tolist()), shot
+    assert {0, 12, 24, 36} & set(tracks.person(owners[1][0]).frames.tolist()) == {0, 12, 24, 36}
+    assert not {0, 12, 24, 36} & set(tracks.person(owners[3][0]).frames.tolist())
 
 
 def test_rerun_skips_finished_stages(example_run: Path) -> None:

@@ -54,3 +54,82 @@ def truncated_copy(src: Path, dst: Path, fraction: float = 0.3) -> Path:
     data = src.read_bytes()
     dst.write_bytes(data[: int(len(data) * fraction)])
     return dst
+
+
+def marker_frame(height: int, width: int, value: int = 0) -> np.ndarray:
+    """A dark frame with a bright block in its top-left corner (shows which way up a frame comes out)."""
+    img = np.full((height, width, 3), 30 + value % 40, np.uint8)
+    img[: height // 4, : width // 4] = 230
+    return img
+
+
+def rotated_video(path: Path, upright: list[np.ndarray], rotation: float = -90.0, fps: int = 25) -> Path:
+    """A phone-style video: ``upright`` frames stored turned, with a display matrix that turns them back.
+
+    ``rotation`` is the display matrix's counter-clockwise angle (−90: shown turned 90° clockwise), so the
+    stored frames are the upright ones turned the other way.
+    """
+    stored = [np.ascontiguousarray(np.rot90(img, -int(round(rotation / 90)))) for img in upright]
+    h, w = stored[0].shape[:2]
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.set_display_rotation(rotation)
+        for img in stored:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def vfr_video(path: Path, frames: list[np.ndarray], times: list[float]) -> Path:
+    """A variable-frame-rate Matroska file: frame ``i`` shown at ``times[i]`` seconds (millisecond clock).
+
+    The header's nominal rate is 30 fps whatever the times, as with a phone's VFR recording.
+    """
+    from fractions import Fraction
+
+    tb = Fraction(1, 1000)
+    h, w = frames[0].shape[:2]
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.codec_context.time_base = tb
+        for img, t in zip(frames, times, strict=True):
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts, frame.time_base = int(round(t * 1000)), tb
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def gop_video(path: Path, n: int = 60, gop: int = 10, size: tuple[int, int] = (128, 96)) -> Path:
+    """Random-noise frames with a keyframe every ``gop`` frames (so each GOP decodes on its own)."""
+    rng = np.random.default_rng(0)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        stream.options = {"g": str(gop), "keyint_min": str(gop), "sc_threshold": "0"}
+        for _ in range(n):
+            img = (rng.random((size[1], size[0], 3)) * 255).astype(np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def corrupt_frames(src: Path, dst: Path, first: int, last: int) -> Path:
+    """A copy of ``src`` whose packets for frames ``[first, last)`` are overwritten with zeros (a broken GOP)."""
+    data = bytearray(src.read_bytes())
+    with av.open(str(src)) as container:
+        stream = container.streams.video[0]
+        step = 1 / float(stream.average_rate * stream.time_base)
+        for packet in container.demux(stream):
+            if packet.size and packet.pts is not None and first <= round(packet.pts / step) < last:
+                data[packet.pos:packet.pos + packet.size] = bytes(packet.size)
+    dst.write_bytes(bytes(data))
+    return dst

@@ -60,7 +60,7 @@ class BatchReport:
             return report
         try:
             data = json.loads(report.path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:  # ValueError: bad JSON, bad UTF-8, huge ints
             problem = f"not readable JSON ({exc}); move it away to start over"
             raise FormatError(report.path, "(file)", problem) from exc
         if not isinstance(data, dict) or data.get("format") != REPORT_FORMAT:

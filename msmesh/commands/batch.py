@@ -67,6 +67,9 @@ def command(
     video_out: bool = typer.Option(True, "--video/--no-video", help="Write overlay.mp4 per video."),
     side_by_side: bool = typer.Option(False, "--side-by-side", help="Overlay video with a side view of the "
                                       "bodies."),
+    overlay_fps: float | None = typer.Option(None, "--overlay-fps", help="Frames per second of overlay.mp4 "
+                                             "(default: the video's own rate); lower it for long films, where "
+                                             "the overlay dominates the run time."),
     glb: bool = typer.Option(True, "--glb/--no-glb", help="Write one animated GLB per person."),
     save_mesh: bool = typer.Option(False, "--save-mesh", help="Also write one OBJ per "
                                    "person per fitted frame."),
@@ -83,7 +86,7 @@ def command(
         fps=fps, start=start, end=end, shots=shots.value, max_people=max_people, method=mode.value,
         fit_mode=fit_mode.value, init=init.value, temporal=temporal, weights=weights, body_model=body_model,
         pose_prior=str(pose_prior) if pose_prior else None, device=device, video=video_out,
-        side_by_side=side_by_side, glb=glb,
+        side_by_side=side_by_side, overlay_fps=overlay_fps, glb=glb,
         save_mesh=save_mesh, output_format=out_format.value)
     with RichBatchDisplay(Console(stderr=True), enabled=not quiet) as display:
         outcome = run_batch(inputs, out, options, engine=engine.value, jobs=jobs or default_jobs(),

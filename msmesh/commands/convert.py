@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import math
 from enum import Enum
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
-from msmesh.data import Shot, VideoInfo, save_tracks
-from msmesh.errors import InputError, NoPeopleError
+from msmesh.data import (
+    MAX_FPS,
+    MAX_IMAGE_SIDE,
+    Shot,
+    Tracks,
+    VideoInfo,
+    atomic_output,
+    load_tracks,
+    save_tracks,
+)
+from msmesh.errors import FormatError, InputError, NoPeopleError
 from msmesh.people.keypoint_files import load_keypoint_detections
 from msmesh.people.reid import appearance, clusters_to_tracks, link_tracklets, tracklet_descriptor
 from msmesh.people.track import track_shots
@@ -37,6 +47,11 @@ def command(
     People are tracked inside each shot; with --video, shots are detected and tracklets are linked across
     cuts by appearance. Without --video everything is one shot and --width/--height are required.
     """
+    if not (math.isfinite(fps) and 0 < fps <= MAX_FPS):
+        raise InputError(f"--fps must be a number in (0, {MAX_FPS:g}], got {fps}")
+    for name, side in (("--width", width), ("--height", height)):
+        if side is not None and not 0 < side <= MAX_IMAGE_SIDE:
+            raise InputError(f"{name} must be in [1, {MAX_IMAGE_SIDE}] pixels, got {side}")
     detections = load_keypoint_detections(keypoints, None, keypoint_format.value)
     frames = sorted(detections)
     if not frames:
@@ -67,5 +82,15 @@ def command(
     descriptors = {t.id: tracklet_descriptor([d.appearance for d in t.detections]) for t in tracklets}
     clusters, _ = link_tracklets(tracklets, descriptors)
     tracks = clusters_to_tracks(clusters, info, shots)
-    save_tracks(out, tracks)
+    write_checked_tracks(out, tracks)
     Console().print(f"wrote {out}: {len(tracks.people)} person(s), {len(shots)} shot(s), {len(frames)} frame(s)")
+
+
+def write_checked_tracks(out: Path, tracks: Tracks) -> None:
+    """Write ``out`` only if `msmesh fit` will accept it: it is read back with fit's own loader first."""
+    with atomic_output(out) as tmp:
+        save_tracks(tmp, tracks)
+        try:
+            load_tracks(tmp)
+        except FormatError as exc:
+            raise InputError(f"{out}: field '{exc.field}': {exc.problem} (not written)") from exc

@@ -149,7 +149,7 @@ def command(
     """
     name = dataset.value
     if rescore is not None:
-        from msmesh.eval.report import rescore_file
+        from msmesh.eval.rescore import rescore_file
 
         result = rescore_file(rescore, alpha=alpha if name == "ava" and alpha != 0.1 else None)
     else:

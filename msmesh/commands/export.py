@@ -10,6 +10,7 @@ from rich.table import Table
 
 from msmesh.commands.progress import rich_progress
 from msmesh.export.run import check_run_dir, export_run, find_smpl
+from msmesh.runlock import run_lock
 
 
 def command(
@@ -20,6 +21,8 @@ def command(
     video: bool = typer.Option(False, "--video", help="overlay.mp4: the meshes drawn over the original frames."),
     side_by_side: bool = typer.Option(False, "--side-by-side", help="With --video: add a view of the bodies "
                                       "from the side, next to the overlay."),
+    overlay_fps: float | None = typer.Option(None, "--overlay-fps", help="With --video: frames per second of "
+                                             "overlay.mp4 (default: the video's own rate)."),
     source_video: Path | None = typer.Option(None, "--source-video", help="The original video, when it is no "
                                              "longer where video.json says."),
     body_model: str = typer.Option("auto", "--body-model", help="The body model the run was fitted with: auto "
@@ -29,13 +32,15 @@ def command(
     """Export RUN_DIR's fitted bodies: --obj, --glb, --json, --video (any combination; cameras.json always).
 
     Writes into the run folder: cameras.json (camera motion across each shot cut), p{id}.glb, meshes/*.obj,
-    smpl.json and overlay.mp4. With no option, only cameras.json is (re)written.
+    smpl.json and overlay.mp4. With no option, only cameras.json is (re)written. A folder made by `msmesh fit`
+    (no video.json) exports GLB (timed at 25 fps), OBJ and JSON; only --video needs the source video.
     """
     check_run_dir(run_dir)
-    smpl = find_smpl(run_dir)
-    with rich_progress(Console(stderr=True), enabled=not quiet) as progress:
+    with run_lock(run_dir), rich_progress(Console(stderr=True), enabled=not quiet) as progress:
+        smpl = find_smpl(run_dir)
         counts = export_run(run_dir, smpl_path=smpl, video_path=source_video, obj=obj, glb=glb, json=json_out,
-                            video=video, body_model=body_model, progress=progress, side_by_side=side_by_side)
+                            video=video, body_model=body_model, progress=progress, side_by_side=side_by_side,
+                            overlay_fps=overlay_fps)
     table = Table(title=f"msmesh export: {run_dir}")
     table.add_column("output")
     table.add_column("count", justify="right")

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from msmesh.errors import InputError
+from msmesh.runlock import output_folder
 
 
 class FitMode(str, Enum):
@@ -58,12 +59,9 @@ def command(
 ) -> None:
     """Fit SMPL to TRACKS (a tracks.json) and write OUT/smpl.npz: per person and frame the SMPL parameters in
     that frame's camera, and the 24 SMPL joints in metres."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from msmesh.body import load_body_model
     from msmesh.data import load_smpl, load_tracks, save_smpl
     from msmesh.device import resolve_device
-    from msmesh.fit.fitter import fit_tracks
 
     console = Console(stderr=True)
     data = load_tracks(tracks)
@@ -78,6 +76,19 @@ def command(
     if iterations is not None:
         options["stage2_iters"] = iterations
     frames = sum(len(p) for p in data.people)
+    target = out / ("smpl.json" if out_format == OutFormat.json else "smpl.npz")
+    with output_folder(out):
+        result = _fit(data, bm, mode, init_result, dev, options, console, quiet)
+        save_smpl(target, result, format=out_format.value)  # refuses a non-finite result
+    if not quiet:
+        console.print(f"fitted {len(result.people)} person(s), {frames} frame(s) ({mode.value}) → {target}")
+
+
+def _fit(data, bm, mode: FitMode, init_result, dev, options: dict, console: Console, quiet: bool):  # noqa: ANN001, ANN202
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from msmesh.fit.fitter import fit_tracks
+
     with Progress(
         TextColumn("[bold]fit"),
         BarColumn(),
@@ -91,10 +102,7 @@ def command(
         def report(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        result = fit_tracks(
+        return fit_tracks(
             data, bm, mode=mode.value, init=init_result, device=dev, progress=report, **options
         )
-    target = out / ("smpl.json" if out_format == OutFormat.json else "smpl.npz")
-    save_smpl(target, result, format=out_format.value)
-    if not quiet:
-        console.print(f"fitted {len(result.people)} person(s), {frames} frame(s) ({mode.value}) → {target}")
+

@@ -30,7 +30,9 @@ class ShotDetector(str, Enum):
 
 
 class Detector(str, Enum):
+    auto = "auto"
     movenet = "movenet"
+    blazepose = "blazepose"
     vitpose = "vitpose"
 
 
@@ -61,8 +63,9 @@ def command(
     start: float | None = typer.Option(None, "--start", help="Start time in seconds."),
     end: float | None = typer.Option(None, "--end", help="End time in seconds."),
     shots: ShotDetector = typer.Option(ShotDetector.content, "--shots", help="Shot-cut detector."),
-    detector: Detector = typer.Option(Detector.movenet, "--detector", help="People + keypoints: movenet (shipped, "
-                                      "offline) or vitpose (RT-DETR + ViTPose from the Hub; msmesh[hub])."),
+    detector: Detector = typer.Option(Detector.auto, "--detector", help="People + keypoints: auto (MoveNet + "
+                                      "BlazePose landmarks, shipped, offline), movenet, blazepose, or vitpose "
+                                      "(RT-DETR + ViTPose from the Hub; msmesh[hub])."),
     keypoints: Path | None = typer.Option(None, "--keypoints", help="Use your own 2D keypoints instead of "
                                           "detection: an OpenPose BODY_25 JSON folder or a COCO results JSON."),
     max_people: int | None = typer.Option(None, "--max-people", help="Keep at most this many people "
@@ -79,6 +82,9 @@ def command(
     device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda[:N]."),
     video_out: bool = typer.Option(True, "--video/--no-video", help="Write overlay.mp4."),
     side_by_side: bool = typer.Option(False, "--side-by-side", help="Overlay video with a side view of the bodies."),
+    overlay_fps: float | None = typer.Option(None, "--overlay-fps", help="Frames per second of overlay.mp4 "
+                                             "(default: the video's own rate); lower it for long films, where "
+                                             "the overlay dominates the run time."),
     glb: bool = typer.Option(True, "--glb/--no-glb", help="Write one animated GLB per person."),
     save_mesh: bool = typer.Option(False, "--save-mesh", help="Also write one OBJ per person per fitted frame."),
     out_format: OutFormat = typer.Option(OutFormat.npz, "--format", help="smpl.npz or smpl.json."),
@@ -95,7 +101,7 @@ def command(
         max_people=max_people, method=mode.value, fit_mode=fit_mode.value, init=init.value,
         temporal=temporal, weights=weights, body_model=body_model,
         pose_prior=str(pose_prior) if pose_prior else None, device=device, video=video_out,
-        side_by_side=side_by_side, glb=glb,
+        side_by_side=side_by_side, overlay_fps=overlay_fps, glb=glb,
         save_mesh=save_mesh, output_format=out_format.value)
     run_pipeline(video, out or default_run_dir(video), options, quiet)
 

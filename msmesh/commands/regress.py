@@ -21,8 +21,8 @@ def command(
     start: float | None = typer.Option(None, "--start", help="Start time in seconds."),
     end: float | None = typer.Option(None, "--end", help="End time in seconds."),
     shots: ShotDetector = typer.Option(ShotDetector.content, "--shots", help="Shot-cut detector."),
-    detector: Detector = typer.Option(Detector.movenet, "--detector", help="People + keypoints: movenet (shipped, "
-                                      "offline) or vitpose (RT-DETR + ViTPose from the Hub; msmesh[hub])."),
+    detector: Detector = typer.Option(Detector.auto, "--detector", help="People + keypoints: auto, movenet, "
+                                      "blazepose (shipped, offline) or vitpose (Hub; msmesh[hub])."),
     keypoints: Path | None = typer.Option(None, "--keypoints", help="Your own 2D keypoints (OpenPose folder "
                                           "or COCO results JSON) instead of detection."),
     max_people: int | None = typer.Option(None, "--max-people", help="Keep at most this many people."),
@@ -30,6 +30,9 @@ def command(
     device: str = typer.Option("auto", "--device", help="auto (CUDA when present; fp16 there), cpu or cuda[:N]."),
     video_out: bool = typer.Option(True, "--video/--no-video", help="Write overlay.mp4."),
     side_by_side: bool = typer.Option(False, "--side-by-side", help="Overlay video with a side view of the bodies."),
+    overlay_fps: float | None = typer.Option(None, "--overlay-fps", help="Frames per second of overlay.mp4 "
+                                             "(default: the video's own rate); lower it for long films, where "
+                                             "the overlay dominates the run time."),
     glb: bool = typer.Option(True, "--glb/--no-glb", help="Write one animated GLB per person."),
     save_mesh: bool = typer.Option(False, "--save-mesh", help="Also write OBJ meshes per frame."),
     out_format: OutFormat = typer.Option(OutFormat.npz, "--format", help="smpl.npz or smpl.json."),
@@ -43,6 +46,7 @@ def command(
         fps=fps, start=start, end=end, shots=shots.value, detector=detector.value,
         keypoints=str(keypoints) if keypoints else None,
         max_people=max_people, method="regress", temporal=temporal, weights=weights, body_model=body_model,
-        device=device, video=video_out, side_by_side=side_by_side, glb=glb, save_mesh=save_mesh,
+        device=device, video=video_out, side_by_side=side_by_side, overlay_fps=overlay_fps, glb=glb,
+        save_mesh=save_mesh,
         output_format=out_format.value)
     run_pipeline(video, out or default_run_dir(video), options, quiet)

@@ -36,7 +36,7 @@ def _config(kind: str, path: Path | None, base: RegressorConfig | None) -> Regre
     if path is not None:
         try:
             values.update(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError, TypeError, RecursionError) as exc:
             raise InputError(f"--config {path}: cannot read JSON ({exc})") from exc
     values["kind"] = kind
     try:

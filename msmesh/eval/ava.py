@@ -34,6 +34,7 @@ video and method the predictions are cached in ``out_dir/cache`` and the pipelin
 from __future__ import annotations
 
 import csv
+import functools
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -44,22 +45,26 @@ import numpy as np
 import torch
 
 from msmesh.data import FitResult, Tracks
-from msmesh.errors import FormatError, InputError, MsmeshError, NoPeopleError
+from msmesh.errors import FormatError, InputError, NoPeopleError
 from msmesh.eval.cutpairs import CutPair, load_cut_pairs, to_pixels
 from msmesh.eval.metrics import pck_hits
 from msmesh.eval.report import (
+    Item,
     ItemCache,
     Predictions,
     Progress,
     SkipLog,
     column,
     digest,
+    evaluate_items,
     make_result,
     require_arrays,
     save_predictions,
+    stack_items,
 )
 from msmesh.fit.camera import project_np
 from msmesh.people.track import box_iou
+from msmesh.video.reader import probe
 
 AVA_FIRST_KEYFRAME = 902
 AVA_LAST_KEYFRAME = 1798
@@ -241,18 +246,16 @@ def predict_pair(result: FitResult, match: PairMatch, body_model) -> tuple[np.nd
     cross[1] is frame a's pose placed in frame b's camera pose (scored against b's keypoints); cross[0] is
     frame b's pose placed in frame a's (scored against a's).
     """
+    assert match.person is not None and match.index_a is not None and match.index_b is not None
     seq = result.person(match.person)
     ia, ib = match.index_a, match.index_b
     # rows: same a, same b, a→b (pose a, placement b), b→a (pose b, placement a)
     pose_idx = [ia, ib, ia, ib]
     place_idx = [ia, ib, ib, ia]
-    f32 = dict(dtype=torch.float32)
+    arrays = (np.asarray(seq.global_orient)[place_idx], np.asarray(seq.body_pose)[pose_idx],
+              np.tile(np.asarray(seq.betas, dtype=np.float32), (4, 1)), np.asarray(seq.transl)[place_idx])
     with torch.no_grad():
-        _, c17 = body_model.joints_only(
-            torch.tensor(np.asarray(seq.global_orient)[place_idx], **f32),
-            torch.tensor(np.asarray(seq.body_pose)[pose_idx], **f32),
-            torch.tensor(np.tile(np.asarray(seq.betas, dtype=np.float32), (4, 1)), **f32),
-            torch.tensor(np.asarray(seq.transl)[place_idx], **f32))
+        _, c17 = body_model.joints_only(*(torch.as_tensor(a, dtype=torch.float32) for a in arrays))
     uv = project_np(c17.cpu().numpy(), result.focal, result.center)
     return uv[[0, 1]], uv[[3, 2]]
 
@@ -410,50 +413,29 @@ def run_ava(root: str | os.PathLike[str], cuts: str | os.PathLike[str] | None = 
     for p in pairs:
         by_video.setdefault(p.video, []).append(p)
     skipped = SkipLog()
-    per_method: dict[str, list[dict[str, np.ndarray]]] = {m: [] for m in methods}
-    total = len(by_video) * len(methods)
-    done = 0
+    items = []
     for video_id, vpairs in sorted(by_video.items()):
         found = find_video(root, video_id)
         if found is None:
             skipped.add(video_id, f"video file not found (looked for videos/{video_id}.<{'|'.join(VIDEO_EXTS)}>); "
                         f"{len(vpairs)} pair(s) not scored")
-            done += len(methods)
             continue
         path, offset = found
-        lo, hi = ranges.get(video_id, (AVA_FIRST_KEYFRAME, AVA_LAST_KEYFRAME))
-        lo = min([lo] + [p.a.timestamp for p in vpairs])
-        hi = max([hi] + [p.b.timestamp for p in vpairs])
+        first, last = ranges.get(video_id, (AVA_FIRST_KEYFRAME, AVA_LAST_KEYFRAME))
+        lo = min([float(first)] + [p.a.timestamp for p in vpairs])
+        hi = max([float(last)] + [p.b.timestamp for p in vpairs])
         start, end = max(0.0, lo - offset), hi - offset + 0.5
         for method in methods:
             key = digest({"pairs": [p.to_json() for p in vpairs], "method": method, "iou": iou_min,
                           "range": [start, end], "processor": proc_key, "video": str(path)})
-            arrays = cache.load(f"{video_id}.{method}", key)
-            if arrays is None:
-                try:
-                    tracks, result = processor(path, out / "runs" / video_id, method, start, end)
-                except NoPeopleError:
-                    tracks, result = None, None
-                except MsmeshError as exc:
-                    skipped.add(f"{video_id} ({method})", f"{exc.one_line()}; {len(vpairs)} pair(s) not scored")
-                    done += 1
-                    continue
-                if tracks is None:
-                    w, h = _probe_size(path)
-                    gt, size = _video_arrays(vpairs, w, h)
-                    n = len(vpairs)
-                    arrays = {"pair_ids": np.array([p.id for p in vpairs]), "gt": gt, "size": size,
-                              "pred_same": np.full((n, 2, 17, 2), np.nan),
-                              "pred_cross": np.full((n, 2, 17, 2), np.nan), "matched": np.zeros(n, dtype=bool),
-                              "unlinked": np.zeros(n, dtype=bool)}
-                else:
-                    arrays = evaluate_video(vpairs, tracks, result, bm_for(result.body_model), offset, iou_min)
-                cache.save(f"{video_id}.{method}", key, arrays)
-            per_method[method].append(arrays)
-            done += 1
-            if progress:
-                progress(done, total, f"{video_id} {method}")
-    stacked = {m: _stack(v) for m, v in per_method.items() if v}
+            compute = functools.partial(_evaluate_method, processor, path, out / "runs" / video_id, method, start,
+                                        end, vpairs, offset, iou_min, bm_for)
+            items.append(Item(f"{video_id} ({method})", f"{video_id}.{method}", key, compute,
+                              skip_note=f"; {len(vpairs)} pair(s) not scored"))
+    per_method: dict[str, list[dict[str, np.ndarray]]] = {m: [] for m in methods}
+    for item, arrays in evaluate_items(items, cache, skipped, progress):
+        per_method[item.cache_name.rsplit(".", 1)[1]].append(arrays)
+    stacked = {m: stack_items(v) for m, v in per_method.items() if v}
     if save_predictions_to is not None:
         flat = {f"{m}__{k}": v for m, arrs in stacked.items() for k, v in arrs.items()}
         save_predictions(save_predictions_to, "ava", {"alpha": alpha, "methods": list(stacked), "cuts":
@@ -463,21 +445,20 @@ def run_ava(root: str | os.PathLike[str], cuts: str | os.PathLike[str] | None = 
                        extra_counts={"videos": len(by_video), "pairs_accepted": len(pairs)}, notes=notes)
 
 
-def _probe_size(path: Path) -> tuple[int, int]:
-    import cv2
-
-    cap = cv2.VideoCapture(str(path))
+def _evaluate_method(processor: Processor, path: Path, run_dir: Path, method: str, start: float, end: float,
+                     vpairs: list[CutPair], offset: float, iou_min: float, bm_for: Callable[[str], Any]
+                     ) -> dict[str, np.ndarray]:
+    """One video × method: run the processor and score its pairs (all unmatched when nobody was found)."""
     try:
-        w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    finally:
-        cap.release()
-    if w <= 0 or h <= 0:
-        raise InputError(f"{path}: cannot read the video size")
-    return w, h
-
-
-def _stack(items: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    return {k: np.concatenate([a[k] for a in items]) for k in items[0]}
+        tracks, result = processor(path, run_dir, method, start, end)
+    except NoPeopleError:
+        info = probe(path)
+        gt, size = _video_arrays(vpairs, info.width, info.height)
+        n = len(vpairs)
+        return {"pair_ids": np.array([p.id for p in vpairs]), "gt": gt, "size": size,
+                "pred_same": np.full((n, 2, 17, 2), np.nan), "pred_cross": np.full((n, 2, 17, 2), np.nan),
+                "matched": np.zeros(n, dtype=bool), "unlinked": np.zeros(n, dtype=bool)}
+    return evaluate_video(vpairs, tracks, result, bm_for(result.body_model), offset, iou_min)
 
 
 def _ava_result(stacked: dict[str, dict[str, np.ndarray]], alpha: float, skipped: SkipLog, options: dict[str, Any],

@@ -12,7 +12,7 @@ Expected layout of ``--root DIR`` — the preprocessed files of VideoPose3D (fac
 
 The 17 joints are the 32 mocap joints minus the static/duplicate ones (``H36M32_TO_17``), in the order of
 ``msmesh.body.joints.H36M17_NAMES``. Both ``.npz`` files hold pickled Python dicts (that is their published
-format), so they are loaded with ``allow_pickle=True``: load only files you trust.
+format); they are read with ``msmesh.safe_pickle`` (arrays and plain containers only, never code).
 
 The benchmark, per (subject, action):
 - sample every ``stride``-th frame (50 fps → 10 fps by default), at most ``max_frames`` of them;
@@ -35,7 +35,10 @@ The benchmark, per (subject, action):
 
 from __future__ import annotations
 
+import functools
 import os
+import pickle
+import zipfile
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -46,19 +49,23 @@ import numpy as np
 
 from msmesh.body.joints import H36M17_NAMES, SMPL24_NAMES
 from msmesh.data import Camera, FitResult, PersonTrack, Shot, Tracks, VideoInfo
-from msmesh.errors import InputError, MsmeshError
+from msmesh.errors import InputError
 from msmesh.eval.metrics import pa_mpjpe
 from msmesh.eval.report import (
+    Item,
     ItemCache,
     Predictions,
     Progress,
     SkipLog,
     column,
     digest,
+    evaluate_items,
     make_result,
     require_arrays,
     save_predictions,
+    stack_items,
 )
+from msmesh.safe_pickle import npz_keys, safe_npz_item
 
 FILE_3D = "data_3d_h36m.npz"
 FILE_2D = "data_2d_h36m_gt.npz"
@@ -135,11 +142,11 @@ def _load_pickled_dict(path: Path, key: str) -> dict:
     if not path.is_file():
         raise InputError(f"{path}: not found; {LAYOUT}")
     try:
-        with np.load(path, allow_pickle=True) as z:
-            if key not in z.files:
-                raise InputError(f"{path}: no '{key}' array (has {', '.join(z.files) or 'nothing'}); {LAYOUT}")
-            obj = z[key]
-    except (OSError, ValueError, EOFError) as exc:
+        if key not in (keys := npz_keys(path)):
+            raise InputError(f"{path}: no '{key}' array (has {', '.join(keys) or 'nothing'}); {LAYOUT}")
+        obj = safe_npz_item(path, key)  # the pickled dict is read as data only, never code
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError, TypeError, KeyError,
+            IndexError, AttributeError, RecursionError, MemoryError) as exc:
         raise InputError(f"{path}: not a readable .npz ({exc}); {LAYOUT}") from exc
     obj = obj.item() if isinstance(obj, np.ndarray) and obj.dtype == object and obj.shape == () else obj
     if not isinstance(obj, dict):
@@ -380,31 +387,25 @@ def run_h36m(root: str | os.PathLike[str], subjects: Sequence[str] = TEST_SUBJEC
     fit_key = getattr(fit, "cache_key", getattr(fit, "__name__", "custom"))
     cache = ItemCache(Path(out_dir) / "cache" if out_dir is not None else None)
     skipped = SkipLog()
-    items: list[dict[str, np.ndarray]] = []
-    for k, (subject, action) in enumerate(seqs):
-        name = f"{subject}/{action}"
-        key = digest({"cfg": asdict(cfg), "modes": list(modes), "fit": fit_key, "n": len(data.positions_3d[subject]
-                                                                                          [action])})
-        arrays = cache.load(f"{subject}_{action}", key)
-        if arrays is None:
-            try:
-                seq = build_sequence(data, subject, action, cfg, root, detector)
-                arrays = {"seq": np.array([name] * len(seq.gt)), "frame": seq.tracks.people[0].frames,
-                          "camera": seq.camera, "near_cut": near_cut(seq.tracks.people[0].shot),
-                          "gt": seq.gt[:, EVAL_H36M]}
-                for mode in modes:
-                    res = fit(seq.tracks, mode)
-                    if not res.people or len(res.people[0]) != len(seq.gt):
-                        raise InputError(f"the fit returned {len(res.people)} people / wrong frame count")
-                    arrays[f"{mode}__pred"] = np.asarray(res.people[0].joints, dtype=np.float64)[:, EVAL_SMPL]
-            except MsmeshError as exc:
-                skipped.add(name, exc.one_line())
-                continue
-            cache.save(f"{subject}_{action}", key, arrays)
-        items.append(arrays)
-        if progress:
-            progress(k + 1, len(seqs), name)
-    stacked = {k: np.concatenate([a[k] for a in items]) for k in items[0]} if items else {}
+
+    def compute(subject: str, action: str) -> dict[str, np.ndarray]:
+        seq = build_sequence(data, subject, action, cfg, root, detector)
+        arrays = {"seq": np.array([f"{subject}/{action}"] * len(seq.gt)), "frame": seq.tracks.people[0].frames,
+                  "camera": seq.camera, "near_cut": near_cut(seq.tracks.people[0].shot), "gt": seq.gt[:, EVAL_H36M]}
+        for mode in modes:
+            res = fit(seq.tracks, mode)
+            if not res.people or len(res.people[0]) != len(seq.gt):
+                raise InputError(f"the fit returned {len(res.people)} people / wrong frame count")
+            arrays[f"{mode}__pred"] = np.asarray(res.people[0].joints, dtype=np.float64)[:, EVAL_SMPL]
+        return arrays
+
+    items = evaluate_items(
+        (Item(f"{subject}/{action}", f"{subject}_{action}",
+              digest({"cfg": asdict(cfg), "modes": list(modes), "fit": fit_key,
+                      "n": len(data.positions_3d[subject][action])}),
+              functools.partial(compute, subject, action)) for subject, action in seqs),
+        cache, skipped, progress)
+    stacked = stack_items([arrays for _, arrays in items])
     meta = {"modes": list(modes), "config": asdict(cfg), "subjects": list(subjects),
             "actions": list(actions) if actions else None}
     if save_predictions_to is not None and stacked:

@@ -129,14 +129,9 @@ def cross_shot_pck(
                 size.append(box_size(track.bbox[k : k + 1])[0])
     if not go:
         return CrossShotPCK(float("nan"), cuts, 0)
-    f32 = dict(dtype=torch.float32, device=device)
     with torch.no_grad():
         _, c17 = body_model.joints_only(
-            torch.tensor(np.array(go), **f32),
-            torch.tensor(np.array(bp), **f32),
-            torch.tensor(np.array(be), **f32),
-            torch.tensor(np.array(tr), **f32),
-        )
+            *(torch.as_tensor(np.array(a), dtype=torch.float32, device=device) for a in (go, bp, be, tr)))
     pred = project_np(c17.cpu().numpy(), result.focal, result.center)
     hits, n = pck_hits(pred, np.array(gt), np.array(vis), np.array(size), alpha)
     return CrossShotPCK(hits / n if n else float("nan"), cuts, n)

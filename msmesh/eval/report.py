@@ -11,8 +11,9 @@ Every ``run_<dataset>`` returns one JSON-ready *result* dict::
 ``write_result_json`` writes it. ``--save-predictions`` writes a predictions file (``save_predictions``): an
 uncompressed ``.npz`` holding ``format`` = ``msmesh/eval-predictions@1``, ``dataset``, ``meta`` (a JSON string:
 the options of the run) and the dataset's arrays — enough for ``rescore_<dataset>`` to recompute every number
-without running anything again (``msmesh eval --rescore FILE``). ``ItemCache`` keeps one small ``.npz`` per
-video/sequence in the output folder so an interrupted evaluation resumes where it stopped.
+without running anything again (``msmesh eval --rescore FILE``, dispatched by ``eval.rescore``).
+``evaluate_items`` is every evaluator's loop: ``ItemCache`` keeps one small ``.npz`` per video/sequence in the
+output folder so an interrupted evaluation resumes where it stopped, failed items are skipped and reported.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import numpy as np
 from rich.table import Table
 
 from msmesh.data import atomic_save_npz, atomic_write_json
-from msmesh.errors import FormatError, InputError
+from msmesh.errors import FormatError, InputError, MsmeshError
 
 RESULT_FORMAT = "msmesh/eval@1"
 PREDICTIONS_FORMAT = "msmesh/eval-predictions@1"
@@ -222,21 +223,47 @@ class ItemCache:
         atomic_save_npz(self._path(item), _key=np.array(key), **arrays)
 
 
-def rescore_file(path: str | os.PathLike[str], alpha: float | None = None) -> dict[str, Any]:
-    """Recompute a result from a predictions file, whichever dataset wrote it (``--rescore``)."""
-    pred = load_predictions(path)
-    if pred.dataset == "ava":
-        from msmesh.eval.ava import rescore_ava
+@dataclass
+class Item:
+    """One unit of an evaluation (a video × method, a sequence): how to name, cache and compute it.
 
-        return rescore_ava(pred, alpha=alpha, path=str(path))
-    if alpha is not None:
-        raise InputError(f"--alpha only applies to AVA predictions, not {pred.dataset}")
-    if pred.dataset == "h36m":
-        from msmesh.eval.h36m import rescore_h36m
+    ``compute`` returns the item's arrays; an ``MsmeshError`` from it skips the item (reported with
+    ``skip_note`` appended), never the whole evaluation.
+    """
 
-        return rescore_h36m(pred, path=str(path))
-    if pred.dataset == "3dpw":
-        from msmesh.eval.threedpw import rescore_3dpw
+    label: str
+    cache_name: str
+    key: str
+    compute: Callable[[], dict[str, np.ndarray]]
+    skip_note: str = ""
 
-        return rescore_3dpw(pred, path=str(path))
-    raise FormatError(path, "dataset", f"unknown dataset {pred.dataset!r} (expected ava, h36m or 3dpw)")
+
+def evaluate_items(items: Iterable[Item], cache: ItemCache, skipped: SkipLog, progress: Progress | None = None,
+                   fatal: tuple[type[Exception], ...] = ()) -> list[tuple[Item, dict[str, np.ndarray]]]:
+    """Each evaluated item with its arrays: from the cache when made with the same key, else computed and cached.
+
+    Failed items go to ``skipped``; exceptions in ``fatal`` (e.g. missing weights: every item would fail)
+    propagate. ``progress(done, total, label)`` follows every finished item.
+    """
+    items = list(items)
+    out = []
+    for k, item in enumerate(items):
+        arrays = cache.load(item.cache_name, item.key)
+        if arrays is None:
+            try:
+                arrays = item.compute()
+            except fatal:
+                raise
+            except MsmeshError as exc:
+                skipped.add(item.label, exc.one_line() + item.skip_note)
+                continue
+            cache.save(item.cache_name, item.key, arrays)
+        out.append((item, arrays))
+        if progress:
+            progress(k + 1, len(items), item.label)
+    return out
+
+
+def stack_items(items: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Concatenate the items' arrays key by key (empty dict for no items)."""
+    return {k: np.concatenate([a[k] for a in items]) for k in items[0]} if items else {}

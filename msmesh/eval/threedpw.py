@@ -26,6 +26,7 @@ so absolute numbers differ somewhat from published ones; rows are comparable wit
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 from collections.abc import Callable, Mapping
@@ -37,19 +38,23 @@ import numpy as np
 
 from msmesh.body.joints import SMPL24_NAMES
 from msmesh.data import Camera, FitResult, PersonTrack, Shot, Tracks, VideoInfo
-from msmesh.errors import InputError, ModelUnavailableError, MsmeshError
+from msmesh.errors import InputError, ModelUnavailableError
 from msmesh.eval.metrics import mpjpe, pa_mpjpe
 from msmesh.eval.report import (
+    Item,
     ItemCache,
     Predictions,
     Progress,
     SkipLog,
     column,
     digest,
+    evaluate_items,
     make_result,
     require_arrays,
     save_predictions,
+    stack_items,
 )
+from msmesh.safe_pickle import safe_load_path
 
 LAYOUT = ("expected the 3DPW layout DIR/sequenceFiles/<split>/<sequence>.pkl (latin1 pickles with poses, betas, "
           "trans, jointPositions, poses2d, cam_poses, cam_intrinsics, campose_valid, img_frame_ids, sequence) and "
@@ -90,9 +95,9 @@ def load_sequence(path: str | os.PathLike[str], image_root: str | os.PathLike[st
     """Read one 3DPW sequence pickle and bring the 3D joints into each frame's camera coordinates."""
     p = Path(path)
     try:
-        with p.open("rb") as f:
-            raw = pickle.load(f, encoding="latin1")
-    except (OSError, pickle.UnpicklingError, EOFError, UnicodeDecodeError, ValueError) as exc:
+        raw = safe_load_path(p)  # arrays and plain data only: a pickle can run code
+    except (OSError, pickle.UnpicklingError, EOFError, UnicodeDecodeError, ValueError, TypeError, KeyError,
+            IndexError, AttributeError, RecursionError, MemoryError) as exc:
         raise InputError(f"{p}: not a readable 3DPW pickle ({exc}); {LAYOUT}") from exc
     if not isinstance(raw, dict):
         raise InputError(f"{p}: expected a dict; {LAYOUT}")
@@ -218,7 +223,7 @@ def evaluate_sequence(seq: PW3DSequence, predictors: Mapping[str, Predictor]) ->
     for name, predictor in predictors.items():
         res = predictor(tracks, lambda i: read_image(image_path(seq, i)))
         pred = np.full((len(actor), len(sel), 3), np.nan)
-        where = {(a, int(f)): i for i, (a, f) in enumerate(zip(actor, frame, strict=True))}
+        where = {(int(a), int(f)): i for i, (a, f) in enumerate(zip(actor, frame, strict=True))}
         for p in res.people:
             for t, f in enumerate(p.frames):
                 i = where.get((p.id, int(f)))
@@ -247,23 +252,12 @@ def run_3dpw(root: str | os.PathLike[str], split: str = "test", predictors: Mapp
     keys = {n: getattr(p, "cache_key", getattr(p, "__name__", "custom")) for n, p in predictors.items()}
     cache = ItemCache(Path(out_dir) / "cache" if out_dir is not None else None)
     skipped = SkipLog()
-    items = []
-    for k, f in enumerate(files):
-        key = digest({"predictors": keys, "file": f.name, "size": f.stat().st_size})
-        arrays = cache.load(f.stem, key)
-        if arrays is None:
-            try:
-                arrays = evaluate_sequence(load_sequence(f, root / "imageFiles"), predictors)
-            except ModelUnavailableError:
-                raise
-            except MsmeshError as exc:
-                skipped.add(f.stem, exc.one_line())
-                continue
-            cache.save(f.stem, key, arrays)
-        items.append(arrays)
-        if progress:
-            progress(k + 1, len(files), f.stem)
-    stacked = {k: np.concatenate([a[k] for a in items]) for k in items[0]} if items else {}
+    items = evaluate_items(
+        (Item(f.stem, f.stem, digest({"predictors": keys, "file": f.name, "size": f.stat().st_size}),
+              functools.partial(lambda f: evaluate_sequence(load_sequence(f, root / "imageFiles"), predictors), f))
+         for f in files),
+        cache, skipped, progress, fatal=(ModelUnavailableError,))
+    stacked = stack_items([arrays for _, arrays in items])
     meta = {"split": split, "methods": list(predictors)}
     if save_predictions_to is not None and stacked:
         save_predictions(save_predictions_to, "3dpw", meta, stacked)

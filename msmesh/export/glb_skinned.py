@@ -19,7 +19,8 @@ Written with numpy + struct + json only (trimesh cannot write skins). Layout of 
   matrices = translation by −(rest joint) for the person's betas.
 - node 27 ``video_camera`` (optional): the video's pinhole camera as a glTF perspective camera, a child of
   ``shot_camera`` turned by π about x (glTF cameras look down their −z with y up).
-- one animation: keys at the fitted frames, time = frame / fps; rotations are slerped (LINEAR) and the
+- one animation: keys at the fitted frames, time = the frame's presentation time (frame / fps, or the
+  video's own timestamps when its frame rate varies); rotations are slerped (LINEAR) and the
   translation interpolated linearly between fitted frames of one shot, and shot cuts are steps (the values
   before the cut are held until a quarter frame before it, those after it start at the cut frame). The
   pelvis scale (STEP) is 0 wherever the person is not drawn in the overlay (before the first, after the last
@@ -34,6 +35,7 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +45,9 @@ from scipy.spatial.transform import Rotation
 
 from msmesh.body.joints import SMPL24_NAMES
 from msmesh.body.model import BodyModel
-from msmesh.data import Shot, SmplSequence, atomic_write_bytes
+from msmesh.data import Shot, SmplSequence, atomic_write_bytes, frame_seconds
 from msmesh.export.objfile import vertex_normals
-from msmesh.render.interp import axis_angle_to_quat, interpolate_person, person_shots, shot_ids
+from msmesh.render.interp import axis_angle_to_quat, frame_clock, interpolate_person, person_shots, shot_ids
 from msmesh.render.painter import person_colour
 
 ROOT_ROTATION = [1.0, 0.0, 0.0, 0.0]  # quaternion (x, y, z, w) of a rotation by π about x
@@ -120,8 +122,11 @@ def _visible_runs(visible: np.ndarray) -> list[tuple[int, int]]:
 
 
 def animation_keys(seq: SmplSequence, fps: float, shots: Sequence[Shot] | None, step: int,
-                   max_gap: int | None = None) -> dict[str, np.ndarray]:
+                   max_gap: int | None = None, timestamps: Sequence[float] | None = None) -> dict[str, np.ndarray]:
     """Key times and values for the person's animation (see the module docstring for the rules).
+
+    ``timestamps`` (seconds per original frame, for variable-frame-rate video) replaces ``frame / fps``;
+    then ``step`` and ``max_gap`` are on the time clock of ``frame_clock`` (microseconds), as in the overlay.
 
     Returns ``times`` (K,), ``rotations`` (K,24,4) (x,y,z,w), ``translations`` (K,3) (the ``transl``
     parameter), ``scale_times`` (S,) and ``scale`` (S,) 0/1 visibility.
@@ -130,6 +135,8 @@ def animation_keys(seq: SmplSequence, fps: float, shots: Sequence[Shot] | None, 
     shot = np.asarray(seq.shot, dtype=np.int64)
     T = len(frames)
     max_gap = 2 * step if max_gap is None else max_gap
+    clock = frame_clock(fps, timestamps)
+    ticks = clock(frames)
     rot = axis_angle_to_quat(np.concatenate([np.asarray(seq.global_orient, np.float64)[:, None],
                                              np.asarray(seq.body_pose, np.float64).reshape(T, 23, 3)], 1))
     transl = np.asarray(seq.transl, np.float64)
@@ -139,7 +146,7 @@ def animation_keys(seq: SmplSequence, fps: float, shots: Sequence[Shot] | None, 
     for k in range(T):
         if k > 0:
             a, b = int(frames[k - 1]), int(frames[k])
-            if shot[k - 1] != shot[k] or b - a > max_gap:  # a step: hold, then jump at the boundary
+            if shot[k - 1] != shot[k] or ticks[k] - ticks[k - 1] > max_gap:  # a step: hold, jump at the boundary
                 boundary: float = (a + b) / 2.0
                 if shot[k - 1] != shot[k] and shots:
                     starts = [s.start for s in shots if s.id == shot[k]]
@@ -160,9 +167,15 @@ def animation_keys(seq: SmplSequence, fps: float, shots: Sequence[Shot] | None, 
         q[i, flip] *= -1
     # visibility, the same rule as the overlay (render/interp.py)
     if T:
-        span = np.arange(int(frames[0]), int(frames[-1]) + step + 1)
-        span_shots = shot_ids(span, shots) if shots else person_shots(seq, span)
-        vis = interpolate_person(seq, span, span_shots, step, max_gap).visible
+        if timestamps is None:
+            end = int(frames[-1]) + step + 1
+        else:  # every frame up to one step (in time) past the last fitted frame
+            end = max(int(frames[-1]) + 1, int(np.searchsorted(clock(np.arange(len(timestamps))), ticks[-1] + step,
+                                                               side="right")))
+        span = np.arange(int(frames[0]), end)
+        timed = replace(seq, frames=ticks)
+        span_shots = shot_ids(span, shots) if shots else person_shots(timed, clock(span))
+        vis = interpolate_person(timed, clock(span), span_shots, step, max_gap).visible
         scale_t: list[float] = [] if frames[0] == 0 else [0.0]
         scale_v: list[float] = [] if frames[0] == 0 else [0.0]
         for s, e in _visible_runs(vis):
@@ -170,12 +183,12 @@ def animation_keys(seq: SmplSequence, fps: float, shots: Sequence[Shot] | None, 
             scale_v += [1.0, 0.0]
     else:
         scale_t, scale_v = [0.0], [0.0]
-    return {"times": np.asarray(key_frames) / fps, "rotations": q, "translations": transl[src],
-            "scale_times": np.asarray(scale_t) / fps, "scale": np.asarray(scale_v)}
+    return {"times": frame_seconds(key_frames, fps, timestamps), "rotations": q, "translations": transl[src],
+            "scale_times": frame_seconds(scale_t, fps, timestamps), "scale": np.asarray(scale_v)}
 
 
-def shot_camera_keys(shots: Sequence[Shot], shot_cameras: ShotCameras, fps: float
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def shot_camera_keys(shots: Sequence[Shot], shot_cameras: ShotCameras, fps: float,
+                     timestamps: Sequence[float] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """STEP keys of node ``shot_camera``: times (S,) at each shot's first frame, rotations (S,4) (x,y,z,w) and
     translations (S,3) of that shot's camera pose in the reference camera's coordinates, i.e. the inverse
     of X_shot = R·X_ref + t: rotation Rᵀ, translation −Rᵀt."""
@@ -184,7 +197,7 @@ def shot_camera_keys(shots: Sequence[Shot], shot_cameras: ShotCameras, fps: floa
     for k, s in enumerate(ordered):
         _, R, t = shot_cameras[s.id]
         R = np.asarray(R, np.float64)
-        times.append(0.0 if k == 0 else s.start / fps)
+        times.append(0.0 if k == 0 else float(frame_seconds([s.start], fps, timestamps)[0]))
         rots.append(Rotation.from_matrix(R.T).as_quat())
         trans.append(-R.T @ np.asarray(t, np.float64))
     return np.asarray(times), np.asarray(rots).reshape(-1, 4), np.asarray(trans).reshape(-1, 3)
@@ -192,13 +205,14 @@ def shot_camera_keys(shots: Sequence[Shot], shot_cameras: ShotCameras, fps: floa
 
 def person_glb(body: BodyModel, seq: SmplSequence, fps: float, shots: Sequence[Shot] | None = None,
                step: int = 1, max_gap: int | None = None, camera: tuple[float, int, int] | None = None,
-               shot_cameras: ShotCameras | None = None) -> bytes:
+               shot_cameras: ShotCameras | None = None, timestamps: Sequence[float] | None = None) -> bytes:
     """The animated skinned GLB of one person, as bytes.
 
     ``camera`` = (focal px, width, height) adds the video's camera as a glTF perspective camera (node
     ``video_camera``), so a viewer can look at the body through the original shot. ``shot_cameras``
     (``camera_motion.chain_shots``; each chain's reference shot is placed at the first shot's camera)
-    animates node ``shot_camera`` with each shot's camera pose (see the module docstring).
+    animates node ``shot_camera`` with each shot's camera pose (see the module docstring). ``timestamps``
+    (seconds per original frame) times the keys of a variable-frame-rate video.
     """
     betas = torch.as_tensor(np.asarray(seq.betas), dtype=torch.float32)
     with torch.no_grad():
@@ -207,7 +221,7 @@ def person_glb(body: BodyModel, seq: SmplSequence, fps: float, shots: Sequence[S
     faces = np.asarray(body.faces, dtype=np.int64)
     parents = list(body.parents)
     joints_idx, weights = top4_weights(body.lbs_weights.detach().cpu().numpy())
-    keys = animation_keys(seq, fps, shots, step, max_gap)
+    keys = animation_keys(seq, fps, shots, step, max_gap, timestamps)
 
     g = GlbBuilder()
     pos = g.accessor(v_bind, "VEC3", FLOAT, ARRAY_BUFFER, minmax=True)
@@ -228,7 +242,7 @@ def person_glb(body: BodyModel, seq: SmplSequence, fps: float, shots: Sequence[S
 
     rot0 = keys["rotations"][0] if len(keys["times"]) else np.tile([0.0, 0.0, 0.0, 1.0], (24, 1))
     tr0 = keys["translations"][0] if len(keys["times"]) else np.zeros(3)
-    cam_t, cam_r, cam_tr = shot_camera_keys(shots or [], shot_cameras or {}, fps)
+    cam_t, cam_r, cam_tr = shot_camera_keys(shots or [], shot_cameras or {}, fps, timestamps)
     shot_node: dict[str, Any] = {"name": "shot_camera", "children": [JOINT_NODE0]}
     if len(cam_t):
         shot_node.update(rotation=[float(x) for x in cam_r[0]], translation=[float(x) for x in cam_tr[0]])
@@ -291,6 +305,7 @@ def person_glb(body: BodyModel, seq: SmplSequence, fps: float, shots: Sequence[S
 
 def write_person_glb(path: Path, body: BodyModel, seq: SmplSequence, fps: float,
                      shots: Sequence[Shot] | None = None, step: int = 1, max_gap: int | None = None,
-                     camera: tuple[float, int, int] | None = None, shot_cameras: ShotCameras | None = None) -> None:
+                     camera: tuple[float, int, int] | None = None, shot_cameras: ShotCameras | None = None,
+                     timestamps: Sequence[float] | None = None) -> None:
     """Write ``p{id}.glb`` atomically."""
-    atomic_write_bytes(path, person_glb(body, seq, fps, shots, step, max_gap, camera, shot_cameras))
+    atomic_write_bytes(path, person_glb(body, seq, fps, shots, step, max_gap, camera, shot_cameras, timestamps))

@@ -1,14 +1,16 @@
 """Stage "export": everything made from a run folder's fitted SMPL parameters, in one call.
 
 ``export_run`` is called by the pipeline (stages.py) after fitting/regression and by ``msmesh export``.
-It reads ``video.json``, ``shots.json`` (optional) and ``smpl.npz``/``smpl.json``, and writes, each atomically:
-``cameras.json`` (always; camera motion across cuts), ``p{id}.glb`` (animated skinned mesh per person),
-``meshes/p{id}_f{frame:06d}.obj`` (one per person per fitted frame), ``overlay.mp4`` (meshes over the
-original frames at full frame rate) and, on request, ``smpl.json`` (the parameters as JSON).
+It reads ``smpl.npz``/``smpl.json``, ``video.json`` and ``shots.json`` (both optional: a folder made by
+``msmesh fit`` has neither), and writes, each atomically: ``cameras.json`` (with shots; camera motion across
+cuts), ``p{id}.glb`` (animated skinned mesh per person), ``meshes/p{id}_f{frame:06d}.obj`` (one per person
+per fitted frame), ``overlay.mp4`` (meshes over the original frames of the run's range; needs video.json and
+the video) and, on request, ``smpl.json`` (the parameters as JSON).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from msmesh.body.model import BodyModel
 
 Progress = Callable[[str, int | None], Callable[[int], None]]
+FALLBACK_FPS = 25.0  # GLB timing of a folder without video.json (made by `msmesh fit` from a tracks.json)
 
 
 def _no_progress(stage: str, total: int | None) -> Callable[[int], None]:
@@ -37,13 +40,22 @@ def find_smpl(run_dir: Path) -> Path:
 
 
 def check_run_dir(run_dir: Path) -> None:
-    """Raise a one-line InputError when ``run_dir`` is not a run folder."""
+    """Raise a one-line InputError when ``run_dir`` is not a folder (video.json is optional; see export_run)."""
     if not run_dir.exists():
         raise InputError(f"{run_dir}: run folder not found")
     if not run_dir.is_dir():
-        raise InputError(f"{run_dir}: not a folder (expected a run folder made by `msmesh reconstruct`)")
-    if not (run_dir / "video.json").is_file():
-        raise InputError(f"{run_dir}: no video.json, not a run folder (made by `msmesh reconstruct`/`fit`)")
+        raise InputError(f"{run_dir}: not a folder (expected a run folder made by `msmesh reconstruct` or `fit`)")
+
+
+def _video_info(run_dir: Path, fit: FitResult) -> tuple[VideoInfo, bool]:
+    """The run's video.json, or (for a folder made by ``msmesh fit``) a stand-in at ``FALLBACK_FPS`` sized
+    from the camera centre; the flag says whether a real video.json was found."""
+    if (run_dir / "video.json").is_file():
+        return load_video_json(run_dir / "video.json"), True
+    frames = [int(f) for p in fit.people for f in p.frames]
+    width, height = (max(2, round(2 * c)) for c in fit.center)
+    return VideoInfo(source="", fps=FALLBACK_FPS, frame_count=max(frames, default=0) + 1, width=width,
+                     height=height, sampled_frames=sorted(set(frames))), False
 
 
 def _load_shots(run_dir: Path) -> list[Shot] | None:
@@ -98,11 +110,13 @@ def export_run(run_dir: Path, *, obj: bool = False, glb: bool = False, json: boo
                side_by_side: bool = False, progress: Progress | None = None, smpl_path: Path | None = None,
                video_path: Path | None = None, body_model: str = "auto", body: BodyModel | None = None,
                overlay: bool | None = None, params_json: bool | None = None,
-               body_model_name: str | None = None) -> dict[str, int]:
+               body_model_name: str | None = None, overlay_fps: float | None = None) -> dict[str, int]:
     """Write the requested exports of a run folder; returns counts for the summary table.
 
     ``obj``: meshes/*.obj; ``glb``: p{id}.glb; ``json``: smpl.json; ``video``: overlay.mp4 (with a side
-    view when ``side_by_side``); cameras.json is always written when shots.json is there. ``smpl_path``
+    view when ``side_by_side``; ``overlay_fps`` frames a second instead of the source rate); cameras.json is
+    always written when shots.json is there. Without video.json, GLBs are timed at ``FALLBACK_FPS`` and the
+    overlay is refused. ``smpl_path``
     defaults to the run's smpl.npz (else smpl.json), ``video_path`` to the source named in video.json.
     ``body_model`` "auto" uses the model named in the parameters file ("open" or "smpl"); ``body`` passes a
     ready model instead (any object with BodyModel's interface, e.g. a tiny one in tests).
@@ -111,17 +125,22 @@ def export_run(run_dir: Path, *, obj: bool = False, glb: bool = False, json: boo
     """
     from msmesh.export.camera_motion import chain_shots, write_cameras
     from msmesh.export.glb_skinned import write_person_glb
-    from msmesh.render.interp import sampling_step
+    from msmesh.render.interp import frame_clock, sampling_step
 
     video = video if overlay is None else overlay
     json = json if params_json is None else params_json
     body_model = body_model if body_model_name is None else body_model_name
     run_dir = Path(run_dir)
     check_run_dir(run_dir)
+    if overlay_fps is not None and not (math.isfinite(overlay_fps) and overlay_fps > 0):
+        raise InputError(f"--overlay-fps must be a number > 0, got {overlay_fps}")
     smpl_path = find_smpl(run_dir) if smpl_path is None else Path(smpl_path)
     progress = progress or _no_progress
-    info = load_video_json(run_dir / "video.json")
     fit = load_smpl(smpl_path)
+    info, has_video_json = _video_info(run_dir, fit)
+    if video and not has_video_json:
+        raise InputError(f"{run_dir}: no video.json, so no source video for the overlay (a folder made by "
+                         "`msmesh fit`); --glb, --obj and --json work without it")
     shots = _load_shots(run_dir)
     step = sampling_step(info.sampled_frames)
     counts: dict[str, int] = {}
@@ -141,17 +160,20 @@ def export_run(run_dir: Path, *, obj: bool = False, glb: bool = False, json: boo
         src = _resolve_video(video_path, info, run_dir)
     if glb:
         advance = progress("glb", len(fit.people))
+        glb_step = sampling_step(frame_clock(info.fps, info.timestamps)(info.sampled_frames))
         for p in fit.people:
-            write_person_glb(run_dir / f"p{p.id}.glb", body, p, info.fps, shots, step,
-                             camera=(fit.focal, info.width, info.height), shot_cameras=shot_cameras)
+            write_person_glb(run_dir / f"p{p.id}.glb", body, p, info.fps, shots, glb_step,
+                             camera=(fit.focal, info.width, info.height), shot_cameras=shot_cameras,
+                             timestamps=info.timestamps)
             advance(1)
         counts["glb"] = len(fit.people)
     if obj:
         counts["obj"] = export_objs(run_dir, body, fit, progress("obj", int(sum(len(p) for p in fit.people))))
     if video:
-        from msmesh.render.video_overlay import write_overlay
+        from msmesh.render.video_overlay import overlay_frame_indices, write_overlay
 
+        total = len(overlay_frame_indices(info, overlay_fps))
         counts["overlay_frames"] = write_overlay(run_dir / "overlay.mp4", src, info, fit, shots, body,
-                                                 side_by_side=side_by_side,
-                                                 advance=progress("overlay", info.frame_count))
+                                                 side_by_side=side_by_side, overlay_fps=overlay_fps,
+                                                 advance=progress("overlay", total))
     return counts

@@ -3,7 +3,8 @@ anatomical joint-angle limits.
 
 SMPLify's GMM is license-gated, so msmesh ships an open mixture fitted by ``tools/build_pose_prior.py`` on
 DeepMimic motion-capture clips retargeted to SMPL (``assets/priors/open_gmm_08.npz``, see PROVENANCE.md).
-``--pose-prior PATH`` loads SMPLify's pickle (or any npz/pkl with ``weights``, ``means``, ``covars``).
+``--pose-prior PATH`` loads SMPLify's pickle (or any npz/pkl with ``weights``, ``means``, ``covars``); pickles
+are read by ``msmesh.safe_pickle`` (arrays and plain data only, never code).
 
 All priors map body poses (N, 69) to a per-frame energy (N,). The mixture is evaluated like SMPLify's
 "max-mixture": min over components of ½ (θ−μ_k)ᵀ Σ_k⁻¹ (θ−μ_k) − log w_k + ½ log det Σ_k, minus its minimum
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from torch import nn
 from msmesh.assets import asset_path
 from msmesh.body.joints import SMPL24_NAMES
 from msmesh.errors import InputError
+from msmesh.safe_pickle import UnsafePickleError, safe_load_path
 
 OPEN_GMM_FILE = "open_gmm_08.npz"
 DEFAULT_PRIOR = "gmm+limits"
@@ -83,17 +86,25 @@ class GMMPrior(nn.Module):
 
     def __init__(self, weights: np.ndarray, means: np.ndarray, covars: np.ndarray, name: str = "gmm") -> None:
         super().__init__()
-        weights = np.asarray(weights, dtype=np.float64).reshape(-1)
-        means = np.asarray(means, dtype=np.float64)
-        covars = np.asarray(covars, dtype=np.float64)
+        try:
+            weights = np.asarray(weights, dtype=np.float64).reshape(-1)
+            means = np.asarray(means, dtype=np.float64)
+            covars = np.asarray(covars, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"pose prior {name}: weights, means and covars must be numeric arrays") from exc
         k = weights.shape[0]
         if means.shape != (k, 69) or covars.shape != (k, 69, 69):
             raise InputError(
                 f"pose prior {name}: expected means (K,69) and covars (K,69,69) for K={k}, got "
                 f"{means.shape} and {covars.shape}"
             )
-        prec = np.linalg.inv(covars)
-        chol = np.linalg.cholesky(prec)  # prec = L Lᵀ → quadratic form = ‖Lᵀ (θ−μ)‖²
+        if not (k and all(np.all(np.isfinite(a)) for a in (weights, means, covars)) and np.all(weights > 0)):
+            raise InputError(f"pose prior {name}: values must be finite and the weights > 0")
+        try:
+            prec = np.linalg.inv(covars)
+            chol = np.linalg.cholesky(prec)  # prec = L Lᵀ → quadratic form = ‖Lᵀ (θ−μ)‖²
+        except np.linalg.LinAlgError as exc:
+            raise InputError(f"pose prior {name}: covariances must be symmetric positive definite") from exc
         _, logdet = np.linalg.slogdet(covars)
         nll_const = -np.log(weights / weights.sum()) + 0.5 * logdet
         self.name = name
@@ -134,17 +145,20 @@ class CombinedPrior(nn.Module):
 def _load_mixture_arrays(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise InputError(f"pose prior {path}: file not found")
-    if path.suffix == ".npz":
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
     try:
-        with open(path, "rb") as f:
-            obj = pickle.load(f, encoding="latin1")
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure is the user's file
-        raise InputError(f"pose prior {path}: not a readable pickle ({exc})") from exc
-    if isinstance(obj, dict):
-        return obj
-    return {k: getattr(obj, k + "_", getattr(obj, k, None)) for k in ("weights", "means", "covars")}
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                return {k: z[k] for k in z.files}
+        obj = safe_load_path(path)  # arrays and plain data only: a pickle can run code
+    except UnsafePickleError as exc:
+        raise InputError(f"pose prior {path}: {exc}") from exc
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError,
+            AttributeError, RecursionError, MemoryError, zipfile.BadZipFile) as exc:
+        raise InputError(f"pose prior {path}: not a readable pickle or npz ({exc})") from exc
+    if not isinstance(obj, dict):
+        raise InputError(f"pose prior {path}: expected a dict with weights, means and covars, got "
+                         f"{type(obj).__name__}")
+    return obj
 
 
 def load_gmm(path: str | os.PathLike[str]) -> GMMPrior:

@@ -1,44 +1,21 @@
 """Stage 3 — people and 2D keypoints: the detector interface, its registry, and the stage driver.
 
-A backend turns one RGB frame into a list of ``Detection`` (box + COCO-17 keypoints with confidences).
-Backends: ``movenet`` (default; MoveNet MultiPose Lightning shipped in assets/, runs offline on CPU) and
-``vitpose`` (RT-DETR + ViTPose from the Hugging Face Hub via ``transformers``, an optional extra).
+A backend turns one RGB frame into a list of ``Detection`` (people.detection: box + COCO-17 keypoints with
+confidences, BlazePose landmarks where the backend has them); ``detections.json`` is read and written there.
+Backends: ``auto`` (default; people.hybrid: MoveNet's boxes in wide shots + BlazePose landmarks per person, and
+BlazePose's own detector where MoveNet finds nobody), ``movenet`` and ``blazepose`` alone (shipped in assets/,
+offline on CPU), and ``vitpose`` (RT-DETR + ViTPose from the Hugging Face Hub via ``transformers``, an extra).
 User-supplied keypoints (OpenPose / COCO JSON) bypass detection entirely (``people.keypoint_files``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
-from msmesh.data import atomic_write_json
-from msmesh.errors import FormatError, InputError
-
-DETECTIONS_FORMAT = "msmesh/detections@1"
-
-
-@dataclass
-class Detection:
-    """One person in one frame: box (x0,y0,x1,y1 pixels), COCO-17 keypoints (17,3: x,y,conf), score.
-
-    ``appearance`` is the re-ID colour descriptor (people.reid), filled in by the detect stage.
-    """
-
-    bbox: np.ndarray
-    keypoints: np.ndarray
-    score: float
-    appearance: np.ndarray | None = None
-
-
-class PersonDetector(Protocol):
-    """Detects people and their COCO-17 keypoints in an RGB uint8 frame."""
-
-    def __call__(self, image: np.ndarray) -> list[Detection]: ...
+from msmesh.errors import InputError
+from msmesh.people.detection import Detection, PersonDetector
 
 
 def _movenet() -> PersonDetector:
@@ -47,13 +24,26 @@ def _movenet() -> PersonDetector:
     return MoveNet()
 
 
+def _blazepose() -> PersonDetector:
+    from msmesh.people.blazepose import BlazePose
+
+    return BlazePose()
+
+
+def _auto() -> PersonDetector:
+    from msmesh.people.hybrid import HybridDetector
+
+    return HybridDetector()
+
+
 def _vitpose() -> PersonDetector:
     from msmesh.people.hub_vitpose import ViTPoseDetector
 
     return ViTPoseDetector()
 
 
-DETECTORS: dict[str, Callable[[], PersonDetector]] = {"movenet": _movenet, "vitpose": _vitpose}
+DETECTORS: dict[str, Callable[[], PersonDetector]] = {"movenet": _movenet, "blazepose": _blazepose, "auto": _auto,
+                                                      "vitpose": _vitpose}
 
 
 def make_detector(name: str) -> PersonDetector:
@@ -61,16 +51,6 @@ def make_detector(name: str) -> PersonDetector:
     if name not in DETECTORS:
         raise InputError(f"unknown detector {name!r} (expected one of {', '.join(DETECTORS)})")
     return DETECTORS[name]()
-
-
-def keypoint_box(keypoints: np.ndarray, min_conf: float = 0.2, margin: float = 0.1) -> np.ndarray | None:
-    """A box around the confident keypoints (grown by ``margin`` of its size), or None if < 2 are confident."""
-    ok = keypoints[:, 2] >= min_conf
-    if ok.sum() < 2:
-        return None
-    lo, hi = keypoints[ok, :2].min(0), keypoints[ok, :2].max(0)
-    pad = (hi - lo) * margin
-    return np.concatenate([lo - pad, hi + pad])
 
 
 def detect_frames(frames: Iterable[tuple[int, np.ndarray]], detector: PersonDetector,
@@ -82,29 +62,3 @@ def detect_frames(frames: Iterable[tuple[int, np.ndarray]], detector: PersonDete
         if advance is not None:
             advance(1)
     return out
-
-
-def save_detections(path: str | Path, detections: dict[int, list[Detection]]) -> None:
-    """Write ``detections.json``: per sampled frame, every person's box, keypoints and score."""
-    atomic_write_json(path, {"format": DETECTIONS_FORMAT, "frames": [
-        {"frame": int(f), "people": [{"bbox": np.round(d.bbox, 2).tolist(),
-                                      "keypoints": np.round(d.keypoints, 3).tolist(),
-                                      "score": round(float(d.score), 4),
-                                      **({"appearance": np.round(d.appearance, 5).tolist()}
-                                         if d.appearance is not None else {})} for d in dets]}
-        for f, dets in sorted(detections.items())]})
-
-
-def load_detections(path: str | Path) -> dict[int, list[Detection]]:
-    """Read ``detections.json`` back."""
-    try:
-        obj = json.loads(Path(path).read_text())
-        if obj.get("format") != DETECTIONS_FORMAT:
-            raise FormatError(path, "format", f"expected {DETECTIONS_FORMAT!r}")
-        return {int(fr["frame"]): [Detection(np.asarray(p["bbox"], float), np.asarray(p["keypoints"], float),
-                                             float(p["score"]),
-                                             np.asarray(p["appearance"], np.float32) if "appearance" in p else None)
-                                   for p in fr["people"]]
-                for fr in obj["frames"]}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"{path}: unreadable detections file ({exc})") from exc

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from msmesh.people.detect import Detection
+from msmesh.people.detection import Detection
 
 SAME_PERSON_DISTANCE = 0.6
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from msmesh.errors import ModelUnavailableError
-from msmesh.people.detect import Detection
+from msmesh.people.detection import Detection
 
 
 @dataclass(frozen=True)

@@ -12,32 +12,57 @@ accept either.
 
 from __future__ import annotations
 
-import json
+import math
 import re
 from pathlib import Path
 
 import numpy as np
 
 from msmesh.body.joints import openpose25_to_coco17
-from msmesh.data import VideoInfo
+from msmesh.data import MAX_CONFIDENCE, MAX_FRAME_INDEX, MAX_PIXEL_VALUE, VideoInfo, parse_json
 from msmesh.errors import InputError
-from msmesh.people.detect import Detection, keypoint_box
+from msmesh.people.detection import Detection, keypoint_box
 
 _FRAME_NUMBER = re.compile(r"(\d+)(?!.*\d)")
 
 
 def _read_json(path: Path) -> object:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read ({exc})") from exc
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+    return parse_json(text, path)
+
+
+def _numbers(value: object, count: int, where: str, what: str) -> np.ndarray:
+    """``value`` as ``count`` finite numbers (a JSON list of numbers, nothing else), or a one-line InputError."""
+    if not isinstance(value, list) or len(value) != count:
+        got = f"{len(value)} values" if isinstance(value, list) else type(value).__name__
+        raise InputError(f"{where}: {what} has {got}, expected {count} numbers")
+    bad = next((v for v in value if isinstance(v, bool) or not isinstance(v, (int, float))), None)
+    if bad is not None:
+        raise InputError(f"{where}: {what} must hold numbers only, got {bad!r}")
+    if any(abs(v) > MAX_PIXEL_VALUE for v in value):  # before numpy, which overflows on 400-digit integers
+        raise InputError(f"{where}: {what} has a value out of range (|value| ≤ {MAX_PIXEL_VALUE:.0e})")
+    return np.asarray(value, dtype=np.float64)
+
+
+def _frame_index(value: object, where: str) -> int:
+    ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+          and value == int(value) and 0 <= value <= MAX_FRAME_INDEX)
+    if not ok:
+        raise InputError(f"{where}: the frame index must be an integer in [0, {MAX_FRAME_INDEX}], got {value!r}")
+    return int(value)  # type: ignore[arg-type]
 
 
 def _detection(kp: np.ndarray, where: str) -> Detection | None:
     if not np.all(np.isfinite(kp)):
         raise InputError(f"{where}: keypoints contain NaN or infinite values")
+    if np.any(kp[:, 2] < 0) or np.any(kp[:, 2] > MAX_CONFIDENCE):
+        raise InputError(f"{where}: keypoint confidences must be in [0, {MAX_CONFIDENCE:g}]")
+    if np.abs(kp).max() > MAX_PIXEL_VALUE:
+        raise InputError(f"{where}: keypoint value {np.abs(kp).max():.3g} out of range (|value| ≤ "
+                         f"{MAX_PIXEL_VALUE:.0e})")
     box = keypoint_box(kp, min_conf=0.05)
     if box is None:
         return None
@@ -51,23 +76,28 @@ def load_openpose(path: str | Path) -> dict[int, list[Detection]]:
     if not files:
         raise InputError(f"{path}: no OpenPose *_keypoints.json files found")
     out: dict[int, list[Detection]] = {}
+    source: dict[int, Path] = {}
     for file in files:
         match = _FRAME_NUMBER.search(file.stem)
         if match is None:
             raise InputError(f"{file}: cannot tell the frame number from the file name")
+        frame = _frame_index(int(match.group(1)), str(file))
+        if frame in source:
+            raise InputError(f"{file}: frame {frame} is also {source[frame].name}'s frame (one file per frame)")
+        source[frame] = file
         obj = _read_json(file)
         if not isinstance(obj, dict) or not isinstance(obj.get("people"), list):
             raise InputError(f"{file}: not an OpenPose keypoints file (no 'people' list)")
         dets = []
         for i, person in enumerate(obj["people"]):
-            raw = np.asarray(person.get("pose_keypoints_2d", []), dtype=np.float64)
-            if raw.size != 75:
-                raise InputError(f"{file}: people[{i}].pose_keypoints_2d has {raw.size} values, expected 75 "
-                                 "(BODY_25)")
-            det = _detection(openpose25_to_coco17(raw.reshape(25, 3)), f"{file}: people[{i}]")
+            where = f"{file}: people[{i}]"
+            if not isinstance(person, dict):
+                raise InputError(f"{where}: expected an object with pose_keypoints_2d, got {type(person).__name__}")
+            raw = _numbers(person.get("pose_keypoints_2d", []), 75, where, "pose_keypoints_2d (BODY_25)")
+            det = _detection(openpose25_to_coco17(raw.reshape(25, 3)), where)
             if det is not None:
                 dets.append(det)
-        out[int(match.group(1))] = dets
+        out[frame] = dets
     return out
 
 
@@ -81,21 +111,24 @@ def load_coco_results(path: str | Path) -> dict[int, list[Detection]]:
         raise InputError(f"{path}: expected a JSON list of COCO keypoint results")
     out: dict[int, list[Detection]] = {}
     for i, entry in enumerate(obj):
+        where = f"{path}: entry [{i}]"
         if not isinstance(entry, dict) or "image_id" not in entry or "keypoints" not in entry:
-            raise InputError(f"{path}: entry [{i}] lacks 'image_id' or 'keypoints'")
+            raise InputError(f"{where} lacks 'image_id' or 'keypoints'")
         if entry.get("category_id", 1) != 1:
             continue
-        raw = np.asarray(entry["keypoints"], dtype=np.float64)
-        if raw.size != 51:
-            raise InputError(f"{path}: entry [{i}] has {raw.size} keypoint values, expected 51 (COCO-17)")
-        kp = raw.reshape(17, 3).copy()
-        if kp[:, 2].max() > 1.0:  # COCO visibility flags 0/1/2 rather than confidences
+        frame = _frame_index(entry["image_id"], f"{where}: image_id")
+        kp = _numbers(entry["keypoints"], 51, where, "keypoints (COCO-17)").reshape(17, 3)
+        if kp[:, 2].max() > 1.0 and np.all(kp[:, 2] >= 0):  # COCO visibility flags 0/1/2 rather than confidences
             kp[:, 2] = (kp[:, 2] > 0).astype(np.float64)
-        det = _detection(kp, f"{path}: entry [{i}]")
+        det = _detection(kp, where)
+        if "score" in entry:
+            score = entry["score"]
+            if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= MAX_PIXEL_VALUE:
+                raise InputError(f"{where}: score must be a number ≥ 0, got {score!r}")
+            if det is not None:
+                det.score = float(score)
         if det is not None:
-            if "score" in entry:
-                det.score = float(entry["score"])
-            out.setdefault(int(entry["image_id"]), []).append(det)
+            out.setdefault(frame, []).append(det)
     return out
 
 

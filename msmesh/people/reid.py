@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from msmesh.data import PersonTrack, Shot, Tracks, VideoInfo
-from msmesh.people.detect import Detection
+from msmesh.people.detection import Detection
 from msmesh.people.track import Tracklet
 
 H_BINS, S_BINS = 12, 4
@@ -124,9 +124,20 @@ def clusters_to_tracks(clusters: list[list[Tracklet]], video: VideoInfo, shots: 
     """One ``PersonTrack`` per cluster (ids 0, 1, … by size), frames in time order across shots."""
     people = []
     for pid, cluster in enumerate(clusters):
-        items = sorted((f, t.shot, d) for t in cluster for f, d in zip(t.frames, t.detections, strict=True))
+        items = sorted(((f, t.shot, d) for t in cluster for f, d in zip(t.frames, t.detections, strict=True)),
+                       key=lambda item: item[0])
+        dets = [d for _, _, d in items]
         people.append(PersonTrack(
             id=pid, frames=np.array([f for f, _, _ in items], dtype=np.int64),
             shot=np.array([s for _, s, _ in items], dtype=np.int64),
-            bbox=np.stack([d.bbox for _, _, d in items]), keypoints=np.stack([d.keypoints for _, _, d in items])))
+            bbox=np.stack([d.bbox for d in dets]), keypoints=np.stack([d.keypoints for d in dets]),
+            landmarks=_stack_optional([d.landmarks for d in dets], (33, 3)),
+            world_landmarks=_stack_optional([d.world_landmarks for d in dets], (33, 4))))
     return Tracks(video=video, shots=shots, people=people)
+
+
+def _stack_optional(arrays: list[np.ndarray | None], shape: tuple[int, ...]) -> np.ndarray | None:
+    """Per-frame arrays stacked, zeros in frames without one; None when no frame has one."""
+    if all(a is None for a in arrays):
+        return None
+    return np.stack([a if a is not None else np.zeros(shape) for a in arrays])

@@ -13,7 +13,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from msmesh.data import Shot, shot_of_frame
-from msmesh.people.detect import Detection
+from msmesh.people.detection import Detection
 
 
 @dataclass

@@ -258,7 +258,7 @@ def read_weights(path: str | os.PathLike[str], kind: str) -> tuple[dict[str, tor
     try:
         meta = json.loads(cfg_path.read_text(encoding="utf-8"))
         config = RegressorConfig.from_dict(meta)
-    except (json.JSONDecodeError, TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError, OSError) as exc:
         raise InputError(f"{cfg_path}: invalid regressor config ({exc})") from exc
     try:
         state = load_file(str(p))

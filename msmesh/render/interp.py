@@ -12,13 +12,13 @@ Quaternions are (x, y, z, w), glTF's and SciPy's order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from msmesh.data import Shot, SmplSequence
+from msmesh.data import Shot, SmplSequence, frame_seconds
 
 NUM_JOINTS = 24
 
@@ -69,6 +69,15 @@ class FrameParams:
     body_pose: np.ndarray  # (N,69)
     transl: np.ndarray  # (N,3)
     betas: np.ndarray  # (10,)
+
+
+def frame_clock(fps: float, timestamps: Sequence[float] | None = None) -> Callable[[np.ndarray], np.ndarray]:
+    """The integer clock interpolation runs on: the frame index itself for constant-frame-rate video, the
+    frame's time in microseconds when per-frame ``timestamps`` are given (variable frame rate), so gaps and
+    holds are measured in time rather than in frames of uneven length."""
+    if timestamps is None:
+        return lambda f: np.asarray(f, dtype=np.int64)
+    return lambda f: np.round(frame_seconds(np.asarray(f, dtype=np.int64), fps, timestamps) * 1e6).astype(np.int64)
 
 
 def sampling_step(sampled_frames: Sequence[int]) -> int:

@@ -1,16 +1,20 @@
-"""Stage "export", overlay part: ``overlay.mp4``, every person's mesh drawn over every original frame.
+"""Stage "export", overlay part: ``overlay.mp4``, every person's mesh drawn over the original frames.
 
-The source video is streamed block by block (never held in memory). For each block, each person's SMPL
+The overlay covers the run's frame range (``--start``/``--end``, ``VideoInfo.range``), at the source frame
+rate or, with ``overlay_fps``, at a lower one (frames picked evenly in time, as for sampling). The source
+video is streamed block by block (never held in memory). For each block, each person's SMPL
 parameters are interpolated to the block's frames (render/interp.py: slerp within a shot, never across a
 cut, nothing in long gaps or outside the fitted range), the body model poses the visible ones in one batch,
 and the painter (render/painter.py) draws all people of a frame together. Frames are encoded with PyAV as
-H.264 yuv420p at the source frame rate. With ``side_by_side`` the right half shows the same bodies seen
-from their right-hand side (rotated 90° about the vertical axis through the shot's mean pelvis position).
+H.264 yuv420p; a variable-frame-rate source keeps its frames' own timestamps. With ``side_by_side`` the
+right half shows the same bodies seen from their right-hand side (rotated 90° about the vertical axis
+through the shot's mean pelvis position).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -21,11 +25,12 @@ import torch
 
 from msmesh.body.model import BodyModel
 from msmesh.data import FitResult, Shot, VideoInfo, atomic_output
-from msmesh.render.interp import FrameParams, interpolate_person, person_shots, sampling_step, shot_ids
+from msmesh.render.interp import FrameParams, frame_clock, interpolate_person, person_shots, sampling_step, shot_ids
 from msmesh.render.painter import MeshDraw, blend, person_colour, rasterize
-from msmesh.video.reader import iter_frames
+from msmesh.video.reader import iter_frames, pick_frames, quiet_ffmpeg
 
 BLOCK = 16  # frames posed and drawn together
+VFR_TIME_BASE = Fraction(1, 90000)  # timestamps of a variable-frame-rate overlay (MPEG's 90 kHz clock)
 SIDE_BACKGROUND = (48, 48, 52)
 
 
@@ -101,37 +106,59 @@ def _blocks(frames: Iterator[tuple[int, np.ndarray]], size: int) -> Iterator[lis
         yield block
 
 
+def overlay_frame_indices(info: VideoInfo, overlay_fps: float | None = None) -> list[int]:
+    """The source frames the overlay shows: the run's frame range, every frame or ``overlay_fps`` a second."""
+    first, end = info.frame_range()
+    return pick_frames(info, first, end, overlay_fps)
+
+
 def overlay_frames(video_path: Path, info: VideoInfo, fit: FitResult, shots: Sequence[Shot] | None,
-                   body: BodyModel, side_by_side: bool = False, alpha: float = 0.7
-                   ) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield ``(frame_index, rendered RGB frame)`` for every frame of the video, streaming."""
-    step = sampling_step(info.sampled_frames)
+                   body: BodyModel, side_by_side: bool = False, alpha: float = 0.7,
+                   frames: Sequence[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(frame_index, rendered RGB frame)`` for ``frames`` (default: the run's range), streaming.
+
+    Interpolation runs on ``frame_clock``: in time for variable-frame-rate video.
+    """
+    clock = frame_clock(info.fps, info.timestamps)
+    step = sampling_step(clock(info.sampled_frames))
+    people = [replace(p, frames=clock(p.frames)) for p in fit.people]
     renderer = OverlayRenderer(body, fit, shots or [], alpha=alpha, side_by_side=side_by_side)
-    for block in _blocks(iter_frames(video_path), BLOCK):
+    wanted = overlay_frame_indices(info) if frames is None else frames
+    for block in _blocks(iter_frames(video_path, wanted), BLOCK):
         idx = np.array([i for i, _ in block], dtype=np.int64)
         block_shots = shot_ids(idx, shots) if shots else np.full(len(idx), -1)
         posed: list[tuple[np.ndarray, dict[int, np.ndarray]]] = []
-        for p in fit.people:
-            fs = block_shots if shots else person_shots(p, idx)
-            posed.append((person_colour(p.id), pose_block(body, interpolate_person(p, idx, fs, step))))
-        for k, (i, img) in enumerate(block):
-            meshes = [MeshDraw(v[i], colour) for colour, v in posed if i in v]
-            yield i, renderer.render(img, meshes, int(block_shots[k]))
+        ticks = clock(idx)
+        for p in people:
+            fs = block_shots if shots else person_shots(p, ticks)
+            posed.append((person_colour(p.id), pose_block(body, interpolate_person(p, ticks, fs, step))))
+        for k, (_, img) in enumerate(block):
+            t = int(ticks[k])
+            meshes = [MeshDraw(v[t], colour) for colour, v in posed if t in v]
+            yield int(idx[k]), renderer.render(img, meshes, int(block_shots[k]))
 
 
 def write_overlay(out_path: Path, video_path: Path, info: VideoInfo, fit: FitResult, shots: Sequence[Shot] | None,
                   body: BodyModel, side_by_side: bool = False, alpha: float = 0.7,
-                  advance: Callable[[int], None] | None = None, crf: int = 20) -> int:
-    """Render and encode ``overlay.mp4`` atomically (H.264 yuv420p, source frame rate); returns frames written."""
-    rate = Fraction(info.fps).limit_denominator(1001)
+                  advance: Callable[[int], None] | None = None, crf: int = 20,
+                  overlay_fps: float | None = None) -> int:
+    """Render and encode ``overlay.mp4`` atomically (H.264 yuv420p); returns frames written.
+
+    Covers the run's frame range at the source rate, or ``overlay_fps`` frames a second. A constant-rate
+    result is encoded at its rate; a variable-rate source (without ``overlay_fps``) keeps its timestamps.
+    """
+    frames = overlay_frame_indices(info, overlay_fps)
+    if overlay_fps is not None and (info.timestamps is not None or overlay_fps < info.fps):
+        rate, times = Fraction(overlay_fps).limit_denominator(1001), None
+    else:
+        rate = Fraction(info.fps).limit_denominator(1001)
+        times = dict(zip(frames, info.frame_times(frames) - info.frame_times(frames[:1]), strict=True)) \
+            if info.timestamps is not None and frames else None
     count = 0
-    if av.logging.get_level() is None:
-        # PyAV's default is to drop FFmpeg's log; PySceneDetect's PyAV backend restores FFmpeg's own stderr
-        # logger, after which libx264 prints its statistics over our progress bars. Drop it again.
-        av.logging.set_level(None)
+    quiet_ffmpeg()  # libx264 would print its statistics over the progress bars
     with atomic_output(out_path) as tmp, av.open(str(tmp), "w") as container:
         stream = None
-        for _, frame in overlay_frames(video_path, info, fit, shots, body, side_by_side, alpha):
+        for index, frame in overlay_frames(video_path, info, fit, shots, body, side_by_side, alpha, frames):
             h, w = frame.shape[:2]
             if h % 2 or w % 2:  # yuv420p needs even sizes: repeat the last row/column
                 frame = np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
@@ -140,7 +167,13 @@ def write_overlay(out_path: Path, video_path: Path, info: VideoInfo, fit: FitRes
                 stream.width, stream.height = frame.shape[1], frame.shape[0]
                 stream.pix_fmt = "yuv420p"
                 stream.options = {"crf": str(crf), "preset": "veryfast"}
-            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):
+                if times is not None:
+                    stream.codec_context.time_base = stream.time_base = VFR_TIME_BASE
+            picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+            if times is not None:
+                picture.pts = int(round(times[index] / VFR_TIME_BASE))
+                picture.time_base = VFR_TIME_BASE
+            for packet in stream.encode(picture):
                 container.mux(packet)
             count += 1
             if advance is not None:

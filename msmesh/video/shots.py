@@ -41,19 +41,53 @@ class SceneDetectShots:
         self.min_scene_len = min_scene_len
 
     def cut_frames(self, path: Path, info: VideoInfo) -> list[int]:
-        from scenedetect import AdaptiveDetector, ContentDetector, SceneManager, open_video
+        from scenedetect import AdaptiveDetector, ContentDetector, SceneManager
+
+        from msmesh.video.reader import quiet_ffmpeg
 
         detector = (ContentDetector(min_scene_len=self.min_scene_len) if self.kind == "content"
                     else AdaptiveDetector(min_scene_len=self.min_scene_len))
         try:
-            video = open_video(str(path), backend="pyav")
+            video = _skipping_stream(path)
         except Exception as exc:  # scenedetect wraps backend errors in several types
             raise VideoError(f"{path}: shot detection cannot open the video ({exc})") from exc
+        quiet_ffmpeg()  # its PyAV backend turned FFmpeg's terminal log back on
         manager = SceneManager()
         manager.add_detector(detector)
         manager.detect_scenes(video=video, show_progress=False)
         scenes = manager.get_scene_list(start_in_scene=True)
-        return [int(start.frame_num) for start, _ in scenes[1:]]
+        if info.timestamps is None:
+            return [int(start.frame_num) for start, _ in scenes[1:]]
+        return [frame_at(info, start.seconds) for start, _ in scenes[1:]]  # its frame numbers assume a fixed rate
+
+
+def _skipping_stream(path: Path):  # noqa: ANN202 - a scenedetect VideoStreamAv
+    """PySceneDetect's PyAV stream reading frames through msmesh's decoder, so undecodable packets are skipped
+    as everywhere else (its own reader gives up after 8 in a row, and logs to the terminal)."""
+    from scenedetect.backends.pyav import VideoStreamAv
+
+    from msmesh.video.reader import _Decoder
+
+    class SkippingStream(VideoStreamAv):
+        def __init__(self) -> None:
+            super().__init__(str(path))
+            self._msmesh_frames = iter(_Decoder(path))
+
+        def read(self, decode: bool = True):  # noqa: ANN202 - ndarray or bool, as the base class
+            try:
+                self._frame = next(self._msmesh_frames)
+            except StopIteration:
+                return False
+            return self._frame.to_ndarray(format="bgr24") if decode else True
+
+    return SkippingStream()
+
+
+def frame_at(info: VideoInfo, seconds: float) -> int:
+    """The frame whose presentation time is nearest ``seconds``."""
+    times = info.times()
+    i = int(np.clip(np.searchsorted(times, seconds), 1, max(1, len(times) - 1)))
+    return i - 1 if len(times) < 2 or seconds - times[i - 1] < times[i] - seconds else i
 
 
 TRANSNET_WINDOW, TRANSNET_STEP, TRANSNET_CONTEXT = 100, 50, 25  # the package's own windowing (predict_frames)

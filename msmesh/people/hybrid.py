@@ -1,0 +1,141 @@
+"""The ``auto`` detector: MoveNet and BlazePose together, so people are found in wide shots and close-ups.
+
+MoveNet MultiPose finds every person of a wide shot (small people, people side by side) but misses many
+head-and-shoulders close-ups; BlazePose's face-anchored detector finds close-ups but one body per ROI and
+not the small people. Per frame:
+
+1. MoveNet gives people with COCO-17 keypoints; BlazePose's detector gives its own (face-anchored) people,
+   each with a landmark pass (``BlazePose.people``).
+2. Each MoveNet person is paired with the BlazePose person whose keypoints agree with its own; a MoveNet
+   person without one gets a landmark pass on an ROI seeded from its keypoints.
+3. A pair is merged: BlazePose's landmarks and keypoints, with MoveNet's keypoints filling joints BlazePose
+   does not see, and the union of the boxes. A BlazePose person left unpaired is kept too.
+4. Duplicates go, best score first (``duplicate``): MoveNet sometimes reports one person twice, and the
+   BlazePose detector fires on hands and knees, drawing a skeleton along someone's arms; implausible
+   skeletons were already dropped by ``blazepose.plausible``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from msmesh.people.blazepose import BlazePose, PoseLandmarks, plausible
+from msmesh.people.blazepose_ops import Roi, roi_from_points
+from msmesh.people.detection import Detection
+from msmesh.people.movenet import MoveNet
+
+_NOSE, _L_SHO, _R_SHO, _L_HIP, _R_HIP = 0, 5, 6, 11, 12
+
+
+def roi_from_coco(keypoints: np.ndarray, min_conf: float = 0.3) -> Roi | None:
+    """A BlazePose landmark ROI from COCO-17 keypoints (17,3), or None without both shoulders.
+
+    Centred on the hip centre (estimated 1.3 shoulder widths below the shoulders when the hips are not
+    seen), the scale point up the body axis at the farthest confident keypoint or 1.6 torso lengths.
+    """
+    ok = keypoints[:, 2] >= min_conf
+    if not (ok[_L_SHO] and ok[_R_SHO]):
+        return None
+    xy = keypoints[:, :2]
+    shoulders = xy[[_L_SHO, _R_SHO]].mean(0)
+    if ok[_L_HIP] and ok[_R_HIP]:
+        centre = xy[[_L_HIP, _R_HIP]].mean(0)
+        up = shoulders - centre
+    else:
+        across = xy[_R_SHO] - xy[_L_SHO]
+        normal = np.array([across[1], -across[0]])  # perpendicular to the shoulder line
+        towards_head = xy[_NOSE] - shoulders if ok[_NOSE] else np.array([0.0, -1.0])
+        if normal @ towards_head < 0:
+            normal = -normal
+        up = normal / max(np.linalg.norm(normal), 1e-9) * 1.3 * np.linalg.norm(across)
+        centre = shoulders - up
+    torso = float(np.linalg.norm(up))
+    if torso < 1.0:
+        return None
+    reach = float(np.linalg.norm(xy[ok] - centre, axis=1).max())
+    radius = max(1.1 * reach, 1.6 * torso)
+    return roi_from_points(centre, centre + up / torso * radius)
+
+
+def keypoints_agree(a: Detection, b: Detection, min_conf: float = 0.3, max_distance: float = 0.12) -> bool:
+    """True when ≥ 3 keypoints confident in both lie on average within ``max_distance`` × the larger box
+    diagonal of each other (the same person seen by two detectors)."""
+    ok = (a.keypoints[:, 2] >= min_conf) & (b.keypoints[:, 2] >= min_conf)
+    if ok.sum() < 3:
+        return False
+    scale = max(float(np.hypot(*(a.bbox[2:] - a.bbox[:2]))), float(np.hypot(*(b.bbox[2:] - b.bbox[:2]))), 1.0)
+    return float(np.linalg.norm(a.keypoints[ok, :2] - b.keypoints[ok, :2], axis=1).mean()) <= max_distance * scale
+
+
+def merge(movenet: Detection, blaze: Detection, fill_conf: float = 0.5) -> Detection:
+    """One person from both detectors: BlazePose's keypoints and landmarks, MoveNet's keypoints where BlazePose
+    is unsure and MoveNet confident, the union of the boxes, the better score."""
+    keypoints = blaze.keypoints.copy()
+    fill = (blaze.keypoints[:, 2] < 0.3) & (movenet.keypoints[:, 2] >= fill_conf)
+    keypoints[fill] = movenet.keypoints[fill]
+    bbox = np.concatenate([np.minimum(movenet.bbox[:2], blaze.bbox[:2]), np.maximum(movenet.bbox[2:], blaze.bbox[2:])])
+    return Detection(bbox=bbox, keypoints=keypoints, score=max(movenet.score, blaze.score),
+                     landmarks=blaze.landmarks, world_landmarks=blaze.world_landmarks)
+
+
+def duplicate(candidate: Detection, kept: Detection, confirmed: bool, min_conf: float = 0.3) -> bool:
+    """True when ``candidate`` is another reading of the person ``kept`` rather than someone else.
+
+    Their keypoints agree (MoveNet reporting one person twice, or both detectors on one person); or, for a
+    candidate only BlazePose saw (``confirmed`` False), most of its confident keypoints lie on ``kept``'s
+    body (within 0.15 of ``kept``'s size of any of its keypoints): a skeleton the landmark model drew along
+    someone's outstretched arms. People MoveNet confirmed are never dropped on that ground: real people overlap.
+    """
+    if keypoints_agree(candidate, kept):
+        return True
+    if confirmed:
+        return False
+    mine = candidate.keypoints[candidate.keypoints[:, 2] >= min_conf, :2]
+    theirs = kept.keypoints[kept.keypoints[:, 2] >= min_conf, :2]
+    if len(mine) < 3 or len(theirs) < 3:
+        return False
+    size = float(np.hypot(*(kept.bbox[2:] - kept.bbox[:2])))
+    near = np.linalg.norm(mine[:, None] - theirs[None], axis=2).min(1) <= 0.15 * size
+    return bool(near.mean() >= 0.5)
+
+
+class HybridDetector:
+    """Callable ``auto`` backend: ``HybridDetector()(rgb_image) -> list[Detection]``."""
+
+    def __init__(self, movenet: MoveNet | None = None, blazepose: BlazePose | None = None,
+                 threads: int | None = None) -> None:
+        self.movenet = movenet or MoveNet(threads=threads)
+        self.blazepose = blazepose or BlazePose(threads=threads)
+
+    def __call__(self, image: np.ndarray) -> list[Detection]:
+        h, w = image.shape[:2]
+        found = self.movenet(image)
+        blaze = [p.to_detection(h, w) for p in self.blazepose.people(image)]
+        paired: set[int] = set()
+        out: list[Detection] = []  # people MoveNet found, with BlazePose's landmarks where it has them
+        for m in sorted(found, key=lambda d: -d.score):
+            j = next((j for j, b in enumerate(blaze) if j not in paired and keypoints_agree(m, b)), None)
+            if j is not None:
+                paired.add(j)
+                out.append(merge(m, blaze[j]))
+                continue
+            seeded = self._seeded(image, m)
+            out.append(merge(m, seeded) if seeded is not None else m)
+        candidates = [(d, True) for d in out] + [(b, False) for j, b in enumerate(blaze) if j not in paired]
+        kept: list[Detection] = []
+        for d, confirmed in sorted(candidates, key=lambda c: (not c[1], -c[0].score)):
+            if not any(duplicate(d, k, confirmed) for k in kept):
+                kept.append(d)
+        return kept
+
+    def _seeded(self, image: np.ndarray, person: Detection) -> Detection | None:
+        """A landmark pass on an ROI placed from MoveNet's keypoints, kept only when it agrees with them."""
+        h, w = image.shape[:2]
+        roi = roi_from_coco(person.keypoints)
+        if roi is None:
+            return None
+        result: PoseLandmarks | None = self.blazepose.landmarks(image, roi)
+        if result is None or not plausible(result, h, w):
+            return None
+        det = result.to_detection(h, w)
+        return det if keypoints_agree(person, det) else None
