@@ -32,6 +32,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--frames", type=int, default=None, help="sampled frames per sequence (default 60)")
     ap.add_argument("--landmarks", action="store_true", help="simulated BlazePose landmarks + world landmarks")
+    ap.add_argument("--world-noise-corr", type=float, default=0.0,
+                    help="with --landmarks: frame-to-frame correlation of the world landmarks' noise")
     ap.add_argument("--set", nargs="*", default=[], metavar="OPTION=VALUE", help="fit options")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -46,6 +48,7 @@ def main() -> None:
     for seed in args.seeds:
         over = {"frames": args.frames} if args.frames else {}
         over["landmarks"] = args.landmarks
+        over["world_noise_corr"] = args.world_noise_corr
         runs.append(run_benchmark(bm, hard_config(seed, **over), modes=tuple(args.modes), **options))
     mean = {
         mode: {
@@ -59,6 +62,7 @@ def main() -> None:
         "seeds": args.seeds,
         "options": options,
         "landmarks": args.landmarks,
+        "world_noise_corr": args.world_noise_corr,
         "frames": [r["frames"] for r in runs],
         "truncated_frames": [r["truncated_frames"] for r in runs],
         "mean": mean,

@@ -108,6 +108,7 @@ class SyntheticConfig:
     landmarks: bool = False  # also BlazePose-33 landmarks and world landmarks (tracks@2), see _landmarks()
     world_noise: float = 0.055  # m, per-landmark Gaussian σ of the world landmarks (×1.5 outside the image)
     world_bone_error: float = 0.05  # m, limb-length error of the world landmarks, uniform ±, per person
+    world_noise_corr: float = 0.0  # frame-to-frame correlation of that noise (AR(1); same σ), 0 = independent
 
 
 @dataclass
@@ -194,7 +195,11 @@ def _landmarks(
         bone = rel[:, k] - rel[:, p]
         length = np.linalg.norm(bone, axis=-1, keepdims=True).clip(1e-6)
         world[:, k] = world[:, p] + bone * (1 + scale[k] / length)
-    noise = rng.normal(size=world.shape) * cfg.world_noise * np.where(inside, 1.0, 1.5)[..., None]
+    white = rng.normal(size=world.shape)
+    rho = cfg.world_noise_corr
+    for i in range(1, len(white)):  # AR(1) in time: errors that persist over frames, like a detector's
+        white[i] = rho * white[i - 1] + np.sqrt(1 - rho * rho) * white[i]
+    noise = white * cfg.world_noise * np.where(inside, 1.0, 1.5)[..., None]
     world = world + noise
     wvis = np.where(inside, vis, rng.uniform(0.1, 0.4, inside.shape))
     return lm2d, np.concatenate([world, wvis[..., None]], -1)
