@@ -36,15 +36,17 @@ default 3000; 0 turns it off): per frame
 world landmarks', c the smaller visibility of the bone's ends, R the frame's best rotation of v onto u
 (Kabsch, ``world_bones_align``), so only directions between body parts count, not BlazePose's global
 orientation nor its limb lengths (±50 mm). Measured on the hard set with simulated landmarks (tuning seed
-100; world landmarks ≈ 95 mm PA error, limb lengths ±50 mm), multishot PA-MPJPE all / truncated (frame mode
-in brackets): off 124.4 / 144.3 (132.6 / 153.5); w = 300: 115.5 / 135.5; 1,000: 99.6 / 118.3 (without the
-alignment 97.9 / 117.5 — the simulation has no orientation error, real BlazePose has); 3,000: 76.0 / 89.0
-(85.5 / 100.8), cross-shot PCK unchanged (0.70 → 0.71); 10,000: 67.6 / 74.6 (77.3 / 86.0) but cross-shot PCK
-falls to 0.64 (3D trusted over the 2D keypoints) → default 3,000. Report seeds: README.
+100, before the orientation multi-start; world landmarks ≈ 95 mm PA error, limb lengths ±50 mm), multishot
+PA-MPJPE all / truncated (frame mode in brackets): off 124.4 / 144.3 (132.6 / 153.5); w = 300:
+115.5 / 135.5; 1,000: 99.6 / 118.3 (without the alignment 97.9 / 117.5 — the simulation has no orientation
+error, real BlazePose has); 3,000: 76.0 / 89.0 (85.5 / 100.8), cross-shot PCK unchanged (0.70 → 0.71);
+10,000: 67.6 / 74.6 (77.3 / 86.0) but cross-shot PCK falls to 0.64 (3D trusted over the 2D keypoints) →
+default 3,000. Report seeds: README.
 
 Why cross-cut information reaches the close-ups only partly — measured with ``bench/multishot_reach.py``
 on the hard synthetic set (eval/synthetic_hard.py, tuning seed 100: 480 frames, 292 truncated, 158 of them
-≥ 5 sampled frames away from any full view of the person), PA-MPJPE of truncated frames, frame → multishot:
+≥ 5 sampled frames away from any full view of the person; before the orientation multi-start), PA-MPJPE of
+truncated frames, frame → multishot:
 
 - By distance d to the nearest untruncated frame: d = 1: 142 → 115 mm; d = 2: 147 → 128; d = 3–4:
   163 → 148; d ≥ 5: 157 → 144. Leg joints: 217 → 171 at d = 1 but 228 → 215 at d ≥ 5. The gain is in the
@@ -80,8 +82,11 @@ runs ≤ 30 iterations; stage 2 ends at its cap (``stage2_iters``, 300) or when 
 is < 1e-9), whichever comes first; with ``stop_rel_decrease`` > 0 it also ends when a window of
 ``stop_window`` (25) iterations lowers the energy by less than that share of it. On the synthetic sets the cap
 is what ends the fit. Adam is selectable (``optimizer="adam"``): on the old benchmark (seed 1) it reached a
-lower energy but worse accuracy (130 vs 113 mm); on the hard set (seed 100) frame 151.5 vs 135.7 mm,
-multishot 124.2 vs 121.6 — under monocular depth ambiguity the energy minimum is not the best 3D pose.
+lower energy but worse accuracy (130 vs 113 mm); on the hard set (seed 100, one start) frame 151.5 vs
+135.7 mm, multishot 124.2 vs 121.6 — under monocular depth ambiguity the energy minimum is not the best 3D
+pose. Its early PA-MPJPE can be lower (bench/fit_curve.py: 111 mm after 50 steps, then drifting to 122), but
+its energy stays 20–40× above L-BFGS's because it sends frames with few keypoints tens to hundreds of metres
+away, which PA-MPJPE (scale- and translation-free) does not see.
 """
 
 from __future__ import annotations
