@@ -27,6 +27,8 @@ from msmesh.data import (
 from msmesh.errors import NoPeopleError
 from msmesh.pipeline import PipelineOptions, ProgressFactory, RunSummary, StageReport
 
+REGRESS_INIT_ITERS = 100  # L-BFGS iterations of the main fit stage when the regressor starts it (default 300)
+
 StageFn = Callable[[Path, Path, PipelineOptions, ProgressFactory], dict[str, int]]
 
 
@@ -134,15 +136,23 @@ def _frames_provider(video: Path, tracks: Tracks) -> Callable[[int], np.ndarray]
     return FrameCache(video, frames)
 
 
-def _regress(video: Path, tracks: Tracks, opts: PipelineOptions, body_model, progress: ProgressFactory):  # noqa: ANN001, ANN202
+def _regress(video: Path, tracks: Tracks, opts: PipelineOptions, body_model, progress: ProgressFactory,  # noqa: ANN001
+             temporal: bool | None = None):  # noqa: ANN202
     from msmesh.device import resolve_device
     from msmesh.regress.hub import load_regressor
     from msmesh.regress.predict import regress_tracks
 
     device = resolve_device(opts.device)
-    model = load_regressor(opts.weights, opts.temporal, device)
-    return regress_tracks(tracks, _frames_provider(video, tracks), model, device, body_model=body_model,
+    model = load_regressor(opts.weights, opts.temporal if temporal is None else temporal, device)
+    frames = None if model.config.input == "keypoints" else _frames_provider(video, tracks)
+    return regress_tracks(tracks, frames, model, device, body_model=body_model,
                           progress=_counter(progress, "regress"))
+
+
+def init_temporal(opts: PipelineOptions) -> bool:
+    """Which regressor starts the fit with ``--init regress``: the shipped t-HMMR unless --weights names
+    one (then --temporal says which)."""
+    return opts.temporal or opts.weights is None
 
 
 def _counter(progress: ProgressFactory, stage: str) -> Callable[[int, int], None]:
@@ -171,8 +181,11 @@ def _fit(video: Path, run: Path, opts: PipelineOptions, progress: ProgressFactor
     if opts.method == "regress":
         result = _regress(video, tracks, opts, body_model, progress)
     else:
-        init = _regress(video, tracks, opts, body_model, progress) if opts.init == "regress" else None
-        fit_options = {"pose_prior_path": opts.pose_prior} if opts.pose_prior else {}
+        init = (_regress(video, tracks, opts, body_model, progress, init_temporal(opts))
+                if opts.init == "regress" else None)
+        fit_options: dict = {"pose_prior_path": opts.pose_prior} if opts.pose_prior else {}
+        if init is not None:
+            fit_options["stage2_iters"] = REGRESS_INIT_ITERS
         threads = torch.get_num_threads()
         if device.type == "cpu":
             torch.set_num_threads(1)  # the fit's small tensor ops run fastest on one thread
@@ -202,14 +215,15 @@ def preflight(options: PipelineOptions) -> None:
         from pathlib import Path as _Path
 
         from msmesh.errors import InputError
-        from msmesh.regress.hub import REGISTRY, fetch
+        from msmesh.regress.hub import REGISTRY, default_weights, load_regressor
 
+        temporal = options.temporal if options.method == "regress" else init_temporal(options)
         if options.weights is not None:
             if not _Path(options.weights).exists():
                 raise InputError(f"--weights {options.weights}: file or folder not found")
+            load_regressor(options.weights, temporal)  # unreadable or ill-fitting weights stop the run here
         else:
-            entry = REGISTRY["thmmr" if options.temporal else "hmr"]
-            fetch(entry, entry.files[0])
+            default_weights(REGISTRY["thmmr" if temporal else "hmr"])
 
 
 def plan(options: PipelineOptions) -> list[Stage]:

@@ -166,11 +166,72 @@ def test_train_on_a_run_then_regress_and_init_from_it(example_run: Path, tmp_pat
     assert len(load_smpl(init_run / "smpl.npz").people) == 2
 
 
-def test_regress_without_weights_fails_before_any_work(tmp_path: Path) -> None:
+def test_regress_works_out_of_the_box_in_the_same_run_folder(example_run: Path, tmp_path: Path) -> None:
+    """Shipped t-HMMR, no --weights, no network: the fitted run's front end is reused, smpl.npz rewritten."""
+    import shutil
+
+    run = tmp_path / "regress"
+    shutil.copytree(example_run, run)
+    env_offline = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(tmp_path / "empty-cache")}
+    proc = subprocess.run([sys.executable, "-m", "msmesh.cli", "regress", str(EXAMPLE), "--temporal", "--out",
+                           str(run), *FAST[:2]], capture_output=True, text=True, timeout=300, env=env_offline)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("resumed") == 4  # decode, shots, detect, track
+    regressed, fitted = load_smpl(run / "smpl.npz"), load_smpl(example_run / "smpl.npz")
+    tracks = load_tracks(run / "tracks.json")
+    assert [len(p) for p in regressed.people] == [len(p) for p in tracks.people]
+    for seq in regressed.people:
+        assert np.isfinite(seq.joints).all() and (seq.joints[:, 0, 2] > 0.5).all()
+        # the regressed pelvis lands near the fitted one (same people, same camera), closer than 1 m mostly
+        ref = fitted.person(seq.id)
+        d = np.linalg.norm(seq.joints[:, 0] - ref.joints[:, 0], axis=1)
+        assert np.median(d) < 1.0
+
+
+def test_train_fine_tunes_the_shipped_models_on_a_run(example_run: Path, tmp_path: Path) -> None:
+    """The self-training loop: reconstruct run folder (pseudo-GT) → fine-tune HMR and t-HMMR → regress with them."""
+    from msmesh.regress import hub
+
+    hmr_out, th_out = tmp_path / "hmr", tmp_path / "thmmr"
+    proc = _cli("train", "hmr", "--data", str(example_run), "--out", str(hmr_out), "--steps", "8",
+                "--batch-size", "64", "--lr", "1e-3", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    proc = _cli("train", "thmmr", "--data", str(example_run), "--init", str(hmr_out), "--out", str(th_out),
+                "--steps", "4", "--batch-size", "64", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    shipped, tuned = hub.load_regressor(), hub.load_regressor(hmr_out)
+    assert tuned.config.input == "keypoints" and tuned.config.extra["fine_tune_steps"] == 8
+    assert not np.allclose(tuned.smpl_head.fc1.weight.detach(), shipped.smpl_head.fc1.weight.detach())
+    th = hub.load_regressor(th_out, temporal=True)
+    for k, v in tuned.backbone.state_dict().items():  # t-HMMR reads the fine-tuned HMR's features
+        assert np.array_equal(th.backbone.state_dict()[k].numpy(), v.numpy())
+    proc = _cli("fit", str(example_run / "tracks.json"), "--out", str(tmp_path / "fit"), "--iterations", "5",
+                "--quiet")
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("case", ["corrupt", "shapes"])
+def test_bad_weights_are_one_line_exit_2_naming_the_file(tmp_path: Path, case: str) -> None:
+    import json
+    import shutil
+
+    from msmesh.regress import hub
+
+    weights = tmp_path / "w"
+    shutil.copytree(hub.shipped_path(hub.REGISTRY["hmr"]), weights)
+    if case == "corrupt":
+        data = (weights / "model.safetensors").read_bytes()
+        (weights / "model.safetensors").write_bytes(data[:1000])
+    else:
+        cfg = json.loads((weights / "config.json").read_text())
+        cfg["kp_dim"] = 128
+        (weights / "config.json").write_text(json.dumps(cfg))
     run = tmp_path / "run"
-    proc = _cli("regress", str(EXAMPLE), "--out", str(run), *FAST)
-    assert proc.returncode == 2
-    assert "not published" in proc.stderr and "Traceback" not in proc.stderr
+    proc = _cli("regress", str(EXAMPLE), "--weights", str(weights), "--out", str(run), *FAST)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("msmesh: error:") and "Traceback" not in proc.stderr
+    assert str(weights / "model.safetensors") in lines[0]
     assert not run.exists()
 
 

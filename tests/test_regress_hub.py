@@ -80,12 +80,32 @@ def test_offline_and_not_cached_says_what_to_download(tmp_path, monkeypatch):
     assert "msmesh models download hmr" in msg and entry.repo_id in msg and str(tmp_path / "empty") in msg
 
 
-def test_registry_is_honest_about_unpublished_weights(monkeypatch, tmp_path):
+def test_registry_defaults_are_the_package_copy_and_the_mirror_is_honest(monkeypatch, tmp_path):
+    import dataclasses
+
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     for name, entry in hub.REGISTRY.items():
-        assert entry.published is False and entry.revision is None
-        with pytest.raises(ModelUnavailableError, match="not published"):
-            hub.load_regressor(temporal=(name == "thmmr"))
+        assert entry.published is False and entry.revision is None  # the Hub mirror is not uploaded yet
+        assert hub.shipped_path(entry) is not None and len(entry.sha256) == 2
+        model = hub.load_regressor(temporal=(name == "thmmr"))  # offline, no download
+        assert model.config.input == "keypoints" and model.config.kind == name
+        gone = dataclasses.replace(entry, package="models/regress/not-there")
+        with pytest.raises(ModelUnavailableError, match="not uploaded"):
+            hub.load_regressor(temporal=(name == "thmmr"), entry=gone)
+
+
+def test_shipped_files_match_the_registry_checksums(tmp_path, monkeypatch):
+    for entry in hub.REGISTRY.values():
+        hub.verify_shipped(entry, hub.shipped_path(entry))
+    entry = hub.REGISTRY["hmr"]
+    copy = tmp_path / "models" / "regress" / "hmr"
+    shutil.copytree(hub.shipped_path(entry), copy)
+    cfg = copy / hub.CONFIG_FILE
+    cfg.write_text(cfg.read_text() + " ")
+    monkeypatch.setattr(hub, "shipped_path", lambda e: copy)
+    with pytest.raises(ModelUnavailableError, match="sha256"):
+        hub.load_regressor(entry=entry)
 
 
 def test_trained_folder_round_trip_and_kind_check(tmp_path):
@@ -146,6 +166,7 @@ def test_models_cli(monkeypatch, tmp_path):
     monkeypatch.setenv("COLUMNS", "300")
     runner = CliRunner()
     res = runner.invoke(app, ["list"])
-    assert res.exit_code == 0 and "msmesh/hmr-multishot" in res.output and "no" in res.output
+    assert res.exit_code == 0 and "msmesh/hmr-keypoints" in res.output and "not uploaded" in res.output
+    assert "package" in res.output and "models/regress/thmmr" in res.output
     res = runner.invoke(app, ["download"])
-    assert res.exit_code != 0 and "no published weights" in str(res.exception)
+    assert res.exit_code != 0 and "ships msmesh's own" in str(res.exception)

@@ -42,6 +42,8 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from msmesh.eval.motion import mirror_body_pose
+
 SMPL_NAMES = [
     "pelvis",
     "l_hip",
@@ -117,19 +119,6 @@ def retarget_frame(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     go = Rotation.from_matrix(root).as_rotvec()
     transl = C @ frame[1:4]
     return go, local[1:].reshape(69), transl
-
-
-def mirror_body_pose(body_pose: np.ndarray) -> np.ndarray:
-    """Left↔right mirror of (N, 69) body poses: swap sides, negate the y and z axis-angle components."""
-    flip = [
-        SMPL_NAMES.index(
-            ("r_" + n[2:]) if n.startswith("l_") else ("l_" + n[2:]) if n.startswith("r_") else n
-        )
-        for n in SMPL_NAMES
-    ]
-    full = np.concatenate([np.zeros((len(body_pose), 3)), body_pose], 1).reshape(-1, 24, 3)
-    out = full[:, flip] * np.array([1.0, -1.0, -1.0])
-    return out.reshape(-1, 72)[:, 3:]
 
 
 def fit_gmm(

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from msmesh.batch.display import RichBatchDisplay
 from msmesh.batch.runner import BatchOutcome, run_batch
-from msmesh.commands.reconstruct import FitMode, Init, Mode, OutFormat, ShotDetector
+from msmesh.commands.reconstruct import FitMode, Init, Mode, OutFormat, ShotDetector, resolve_init
 from msmesh.pipeline import PipelineOptions
 
 MAX_LISTED_FAILURES = 20
@@ -57,7 +57,8 @@ def command(
     shots: ShotDetector = typer.Option(ShotDetector.content, "--shots", help="Shot-cut detector."),
     max_people: int | None = typer.Option(None, "--max-people", help="Keep at most this many "
                                           "people per video."),
-    init: Init = typer.Option(Init.heuristic, "--init", help="Fitter initialisation: heuristic or regress."),
+    init: Init = typer.Option(Init.auto, "--init", help="Fitter initialisation: regress, heuristic or auto "
+                              "(regress when regressor weights are present)."),
     weights: str | None = typer.Option(None, "--weights", help="Regressor weights (default: the Hub registry "
                                        "entry)."),
     temporal: bool = typer.Option(False, "--temporal", help="With --mode regress: t-HMMR instead of HMR."),
@@ -84,7 +85,8 @@ def command(
     """
     options = PipelineOptions(
         fps=fps, start=start, end=end, shots=shots.value, max_people=max_people, method=mode.value,
-        fit_mode=fit_mode.value, init=init.value, temporal=temporal, weights=weights, body_model=body_model,
+        fit_mode=fit_mode.value, init=resolve_init(init.value, weights) if mode == Mode.optimize else "heuristic",
+        temporal=temporal, weights=weights, body_model=body_model,
         pose_prior=str(pose_prior) if pose_prior else None, device=device, video=video_out,
         side_by_side=side_by_side, overlay_fps=overlay_fps, glb=glb,
         save_mesh=save_mesh, output_format=out_format.value)

@@ -36,11 +36,12 @@ def command(
         help="Temporal terms: frame (none), shot (within "
         "shots only), multishot (canonical-frame smoothness across cuts; the paper).",
     ),
-    init: Path | None = typer.Option(
-        None,
+    init: str = typer.Option(
+        "auto",
         "--init",
-        help="An smpl.npz/json whose parameters initialise the fit "
-        "(e.g. a regressor's output); default: the documented heuristic.",
+        help="What starts the fit: regress (msmesh's t-HMMR on the keypoints; the fit then runs a third of "
+        "the iterations), heuristic (mean pose), auto (regress when its weights are installed), or the path "
+        "of an smpl.npz/json whose parameters initialise the fit.",
     ),
     body_model: str = typer.Option(
         "open",
@@ -67,10 +68,23 @@ def command(
     data = load_tracks(tracks)
     if not data.people:
         raise InputError(f"{tracks}: no people to fit")
-    init_result = load_smpl(init) if init is not None else None
     dev = resolve_device(device)
     bm = load_body_model(body_model)
     options: dict = {}
+    init_result = None
+    if init == "auto":
+        from msmesh.regress.hub import default_weights_available
+
+        init = "regress" if default_weights_available(temporal=True) else "heuristic"
+    if init == "regress":
+        from msmesh.regress.hub import load_regressor
+        from msmesh.regress.predict import regress_tracks
+        from msmesh.stages import REGRESS_INIT_ITERS
+
+        init_result = regress_tracks(data, None, load_regressor(None, temporal=True), dev, body_model=bm)
+        options["stage2_iters"] = REGRESS_INIT_ITERS
+    elif init != "heuristic":
+        init_result = load_smpl(Path(init))
     if pose_prior is not None:
         options["pose_prior_path"] = str(pose_prior)
     if iterations is not None:

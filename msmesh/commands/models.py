@@ -14,12 +14,15 @@ app = typer.Typer(no_args_is_help=True, help="List or pre-download regressor wei
 
 @app.command("list")
 def list_models() -> None:
-    """Show each registry entry: Hub repository, pinned revision, whether published, whether cached."""
-    table = Table("name", "kind", "repository", "revision", "published", "cached", "source")
+    """Show where each model's default weights come from: the package copy (offline, used first) and the
+    Hub mirror (repository, pinned revision, whether uploaded and cached)."""
+    table = Table("name", "kind", "used from", "package copy", "Hub mirror", "revision", "cached", "description")
     for entry in hub.REGISTRY.values():
+        shipped = hub.shipped_path(entry)
         cached = hub.cached_path(entry)
-        table.add_row(entry.name, entry.kind, entry.repo_id, (entry.revision or "—")[:12],
-                      "yes" if entry.published else "no", str(cached) if cached else "no", entry.source)
+        used = "package" if shipped else ("Hub cache" if cached else ("Hub" if entry.published else "—"))
+        table.add_row(entry.name, entry.kind, used, str(shipped) if shipped else "not installed", entry.repo_id,
+                      (entry.revision or "not uploaded")[:12], str(cached) if cached else "no", entry.source)
     console = Console()
     console.print(table)
     console.print(f"Hub cache: {hub.hub_cache_dir()}  (HF_HUB_CACHE / HF_HOME; HF_HUB_OFFLINE="
@@ -31,8 +34,8 @@ def download(names: list[str] = typer.Argument(None, help="Registry names (defau
     """Fetch weights into the Hub cache so later runs work offline."""
     wanted = names or [n for n, e in hub.REGISTRY.items() if e.published]
     if not wanted:
-        raise InputError("no published weights in the registry yet (see `msmesh models list`); train your own "
-                         "with `msmesh train` or pass --weights to `msmesh regress`")
+        raise InputError("no weights are uploaded to the Hub mirror yet (see `msmesh models list`); the package "
+                         "ships msmesh's own, which need no download")
     console = Console()
     for name in wanted:
         if name not in hub.REGISTRY:

@@ -37,8 +37,19 @@ class Detector(str, Enum):
 
 
 class Init(str, Enum):
+    auto = "auto"
     heuristic = "heuristic"
     regress = "regress"
+
+
+def resolve_init(init: str, weights: str | None) -> str:
+    """``auto`` → ``regress`` when regressor weights are at hand (--weights, the package copy, the Hub
+    cache), else ``heuristic``."""
+    if init != "auto":
+        return init
+    from msmesh.regress.hub import default_weights_available
+
+    return "regress" if weights is not None or default_weights_available(temporal=True) else "heuristic"
 
 
 class OutFormat(str, Enum):
@@ -70,10 +81,11 @@ def command(
                                           "detection: an OpenPose BODY_25 JSON folder or a COCO results JSON."),
     max_people: int | None = typer.Option(None, "--max-people", help="Keep at most this many people "
                                           "(the ones seen in the most frames)."),
-    init: Init = typer.Option(Init.heuristic, "--init", help="Fitter initialisation: heuristic (mean pose, "
-                              "torso orientation, depth from torso size) or regress (HMR estimate)."),
+    init: Init = typer.Option(Init.auto, "--init", help="Fitter initialisation: regress (the t-HMMR estimate; "
+                              "the fit then needs a third of the iterations), heuristic (mean pose, torso "
+                              "orientation, depth from torso size), or auto (regress when weights are present)."),
     weights: str | None = typer.Option(None, "--weights", help="Regressor weights (file or folder) for "
-                                       "--init regress / --mode regress (default: the Hub registry entry)."),
+                                       "--init regress / --mode regress (default: the shipped msmesh weights)."),
     temporal: bool = typer.Option(False, "--temporal", help="With --mode regress: t-HMMR instead of HMR."),
     body_model: str = typer.Option("open", "--body-model", help="open (shipped), smpl ($MSMESH_SMPL_DIR) or "
                                    "a path to your SMPL .pkl/.npz."),
@@ -98,7 +110,8 @@ def command(
     options = PipelineOptions(
         fps=fps, start=start, end=end, shots=shots.value, detector=detector.value,
         keypoints=str(keypoints) if keypoints else None,
-        max_people=max_people, method=mode.value, fit_mode=fit_mode.value, init=init.value,
+        max_people=max_people, method=mode.value, fit_mode=fit_mode.value,
+        init=resolve_init(init.value, weights) if mode == Mode.optimize else "heuristic",
         temporal=temporal, weights=weights, body_model=body_model,
         pose_prior=str(pose_prior) if pose_prior else None, device=device, video=video_out,
         side_by_side=side_by_side, overlay_fps=overlay_fps, glb=glb,

@@ -16,7 +16,7 @@ def command(
     temporal: bool = typer.Option(False, "--temporal", help="t-HMMR (transformer over each person's frames, "
                                   "absent frames masked) instead of per-frame HMR."),
     weights: str | None = typer.Option(None, "--weights", help="Weights file or folder (from `msmesh train` "
-                                       "or the authors' .pt) (default: the Hub registry entry)."),
+                                       "or the authors' .pt) (default: the shipped msmesh weights)."),
     fps: float = typer.Option(5.0, "--fps", help="Frames per second sampled."),
     start: float | None = typer.Option(None, "--start", help="Start time in seconds."),
     end: float | None = typer.Option(None, "--end", help="End time in seconds."),

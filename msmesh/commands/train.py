@@ -1,4 +1,10 @@
-"""`msmesh train hmr|thmmr`: train the regressors on run folders (multi-shot pseudo-ground truth)."""
+"""`msmesh train hmr|thmmr`: train the regressors on run folders (multi-shot pseudo-ground truth).
+
+Without ``--config`` it fine-tunes: ``--init`` weights, else the shipped msmesh weights. msmesh's own
+keypoint models fine-tune on the run folders' tracks (no frames decoded) with
+``msmesh.regress.train_keypoints``; image models (the authors' checkpoints, or ``--config`` with image
+settings) train on decoded crops with ``msmesh.regress.train``.
+"""
 
 from __future__ import annotations
 
@@ -45,6 +51,26 @@ def _config(kind: str, path: Path | None, base: RegressorConfig | None) -> Regre
         raise InputError(f"--config {path}: {exc}") from exc
 
 
+def _finetune_keypoints(kind: str, data: list[Path], out: Path, hmr, bm, steps: int, batch_size: int,  # noqa: ANN001
+                        lr: float, console: Console) -> None:
+    """Fine-tune a keypoint HMR (or the shipped t-HMMR on ``hmr``'s features) on run-folder pseudo-GT."""
+    from msmesh.regress.train_keypoints import KeypointTrainOptions, run_folder_set, train_temporal
+    from msmesh.regress.train_keypoints import train_hmr as kp_hmr
+
+    dataset = run_folder_set(data)
+    console.print(f"{int(dataset.present.sum())} person frames in {len(dataset)} sequences")
+    opts = KeypointTrainOptions(steps=steps, batch_size=batch_size, lr=lr)
+    log = console.print
+    if kind == "hmr":
+        model, _ = kp_hmr(dataset, bm, opts=opts, init=hmr, log=log)
+    else:
+        model, _ = train_temporal(dataset, bm, hmr, opts=opts, init=hub.load_regressor(None, temporal=True),
+                                  log=log)
+    model.config.extra = {**model.config.extra, "fine_tuned_on": [str(d) for d in data], "fine_tune_steps": steps}
+    hub.save_regressor(model, out)
+    console.print(f"weights: {out / hub.WEIGHTS_FILE}")
+
+
 def command(
     model: ModelKind = typer.Argument(..., help="hmr (per frame) or thmmr (temporal, on frozen HMR features)."),
     data: list[Path] = typer.Option(..., "--data", help="A run folder made by `msmesh reconstruct` (repeat "
@@ -57,7 +83,7 @@ def command(
     config: Path | None = typer.Option(None, "--config", help="JSON with RegressorConfig fields (e.g. smaller "
                                        "'width'/'layers', 'image_size', 'encoder': transformer|conv|gru)."),
     init: Path | None = typer.Option(None, "--init", help="Start from these weights; for thmmr the HMR whose "
-                                     "frozen image encoder it uses (default: the registry's HMR)."),
+                                     "frozen encoder it uses (default: the shipped msmesh HMR, fine-tuned)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/train_state.pt."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda[:N]."),
     lr: float = typer.Option(1e-4, "--lr", help="Adam learning rate."),
@@ -69,6 +95,13 @@ def command(
     dev = resolve_device(device)
     console = Console(stderr=True, quiet=quiet)
     bm = _body_model(body_model)
+    if config is None:
+        base_hmr = hub.load_regressor(init, temporal=False, device=dev)
+        if base_hmr.config.input == "keypoints":
+            if resume:
+                raise InputError("--resume: keypoint models fine-tune in one go; run again without --resume")
+            _finetune_keypoints(kind, data, out, base_hmr, bm, steps, batch_size, lr, console)
+            return
     hmr = None
     if kind == "thmmr" or init is not None:
         hmr = hub.load_regressor(init, temporal=False, device=dev)

@@ -15,6 +15,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
 from msmesh.assets import asset_path
+from msmesh.body.joints import SMPL24_FLIP
 from msmesh.errors import InputError
 from msmesh.fit.prior import joint_limit_bounds
 
@@ -117,3 +118,17 @@ def procedural_motion(
     tr[:, 2] = speed * t * np.cos(heading)
     tr[:, 1] = 0.9
     return Motion(name, go, pose, tr, fps)
+
+
+def mirror_body_pose(body_pose: np.ndarray) -> np.ndarray:
+    """Left↔right mirror of (N, 69) body poses: swap sides, negate the y and z axis-angle components."""
+    full = np.concatenate([np.zeros((len(body_pose), 3)), np.asarray(body_pose, dtype=np.float64)], 1)
+    out = full.reshape(-1, 24, 3)[:, SMPL24_FLIP] * np.array([1.0, -1.0, -1.0])
+    return out.reshape(-1, 72)[:, 3:]
+
+
+def mirror_motion(motion: Motion) -> Motion:
+    """The motion reflected in the world's x = 0 plane (left and right exchanged)."""
+    go = np.asarray(motion.global_orient, dtype=np.float64) * np.array([1.0, -1.0, -1.0])
+    tr = np.asarray(motion.transl, dtype=np.float64) * np.array([-1.0, 1.0, 1.0])
+    return Motion(motion.name + "_mirror", go, mirror_body_pose(motion.body_pose), tr, motion.fps)

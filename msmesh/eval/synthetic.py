@@ -105,6 +105,7 @@ class SyntheticConfig:
     noise: float = 1.0
     drop: float = 0.05
     outliers: float = 0.02
+    azimuth: float = 1.2  # cameras within ± this many radians of the direction the person faces
     landmarks: bool = False  # also BlazePose-33 landmarks and world landmarks (tracks@2), see _landmarks()
     world_noise: float = 0.055  # m, per-landmark Gaussian σ of the world landmarks (×1.5 outside the image)
     world_bone_error: float = 0.05  # m, limb-length error of the world landmarks, uniform ±, per person
@@ -230,7 +231,7 @@ def make_sequence(
                 "kind": kind,
                 "dist": rng.uniform(dmin, dmax),
                 "target": SMPL24_NAMES.index(target),
-                "az": base_az + rng.uniform(-1.2, 1.2),
+                "az": base_az + rng.uniform(-cfg.azimuth, cfg.azimuth),
                 "el": rng.uniform(-0.1, 0.3),
                 "aim": rng.normal(0, 0.05, 3),
             }

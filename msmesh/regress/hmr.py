@@ -28,6 +28,7 @@ NUM_JOINTS = 24
 NPOSE = 6 * NUM_JOINTS  # 144
 NUM_BETAS = 10
 KINDS = ("hmr", "thmmr")
+INPUTS = ("image", "keypoints")
 ENCODERS = ("transformer", "conv", "gru")
 
 
@@ -41,6 +42,9 @@ class RegressorConfig:
     """
 
     kind: str = "hmr"  # hmr | thmmr
+    input: str = "image"  # image (ResNet on crops) | keypoints (MLP on keypoint/landmark features, keypoints.py)
+    kp_dim: int = 256  # keypoints input: width of the per-frame feature φ
+    kp_hidden: int = 512  # keypoints input: hidden width of the feature MLP
     layers: tuple[int, int, int, int] = (3, 4, 6, 3)
     width: int = 64
     image_size: int = 224
@@ -53,6 +57,7 @@ class RegressorConfig:
     window: int = 13
     ff_dim: int = 1024
     nhead: int = 1
+    residual_scale: float = 0.1  # t-HMMR: Φ = φ + residual_scale·Δφ (the authors' 0.1; keypoint models 1.0)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -61,6 +66,8 @@ class RegressorConfig:
             raise ValueError(f"unknown regressor kind {self.kind!r} (expected one of {KINDS})")
         if self.encoder not in ENCODERS:
             raise ValueError(f"unknown temporal encoder {self.encoder!r} (expected one of {ENCODERS})")
+        if self.input not in INPUTS:
+            raise ValueError(f"unknown regressor input {self.input!r} (expected one of {INPUTS})")
         if self.pool not in ("max", "mean"):
             raise ValueError(f"unknown pooling {self.pool!r} (expected max or mean)")
 
@@ -70,7 +77,7 @@ class RegressorConfig:
 
     @property
     def feat_dim(self) -> int:
-        return self.backbone.out_channels
+        return self.kp_dim if self.input == "keypoints" else self.backbone.out_channels
 
     def to_json(self) -> str:
         d = asdict(self)
@@ -149,19 +156,36 @@ def pool_features(fmap: torch.Tensor, pool: str = "max") -> torch.Tensor:
     return fmap.mean(dim=(2, 3))
 
 
+def make_backbone(config: RegressorConfig) -> nn.Module:
+    """The per-frame encoder of a config: ResNet on crops, or the keypoint-feature MLP."""
+    if config.input == "keypoints":
+        from msmesh.regress.keypoints import KeypointEncoder
+
+        return KeypointEncoder(config.kp_dim, config.kp_hidden)
+    return ResNet(config.backbone)
+
+
+def backbone_features(backbone: nn.Module, x: torch.Tensor, config: RegressorConfig) -> torch.Tensor:
+    """φ (B, feat_dim) from the encoder's input (crops or keypoint feature vectors)."""
+    if config.input == "keypoints":
+        return backbone(x)
+    return pool_features(backbone(x), config.pool)
+
+
 class HMR(nn.Module):
     """Per-frame regressor: crop (B,3,S,S) ImageNet-normalised → SmplPrediction."""
 
     def __init__(self, config: RegressorConfig | None = None) -> None:
         super().__init__()
         self.config = config or RegressorConfig(kind="hmr")
-        self.backbone = ResNet(self.config.backbone)
+        self.backbone = make_backbone(self.config)
         self.smpl_head = RegressorHead(self.config.feat_dim, self.config.hidden, self.config.n_iter,
                                        self.config.dropout)
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
-        """The per-frame feature φ (B, feat_dim) that t-HMMR consumes (frozen)."""
-        return pool_features(self.backbone(images), self.config.pool)
+        """The per-frame feature φ (B, feat_dim) that t-HMMR consumes (frozen); ``images`` are the keypoint
+        feature vectors (B, keypoints.FEATURE_DIM) for a keypoints model."""
+        return backbone_features(self.backbone, images, self.config)
 
     def forward(self, images: torch.Tensor) -> SmplPrediction:
         return self.smpl_head(self.features(images))

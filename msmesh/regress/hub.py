@@ -1,10 +1,11 @@
-"""Regressor weights: the Hugging Face Hub registry, local weight files, and the authors' checkpoints.
+"""Regressor weights: the shipped defaults, the Hugging Face Hub registry, local files, the authors' checkpoints.
 
-``REGISTRY`` names, per model, the Hub repository and the pinned revision its default weights come from,
-with the sha256 of each file. **No msmesh-trained weights have been published yet**: both entries are
-placeholders marked ``published=False``, and asking for them says so (and how to get weights: train them
-with ``msmesh train``, or pass ``--weights`` with your own or the authors' checkpoints). The download code
-below is real and is tested against a local Hub cache laid out as the Hub lays it out.
+``REGISTRY`` names the default weights per model. msmesh's own keypoint-input HMR and t-HMMR (trained by
+``tools/build_regressors.py`` on synthetic multi-shot data, see ``assets/models/regress/PROVENANCE.md``)
+**ship inside the package** (``assets/models/regress/<name>/``, found offline with no download, sha256
+checked against the registry); the Hub repository of each entry is their mirror, used only when the
+package copy is missing. The mirror's revision is pinned once the files are uploaded (``revision``);
+until then the entry says so and the package copy is the only source.
 
 Environment: ``HF_HUB_CACHE`` / ``HF_HOME`` choose the cache folder and ``HF_HUB_OFFLINE=1`` forbids
 network access; both are read when a download is asked for (huggingface_hub itself reads them once, at
@@ -58,21 +59,67 @@ class HubEntry:
     sha256: tuple[tuple[str, str], ...] = ()  # (filename, hex digest)
     published: bool = False
     source: str = ""
+    package: str | None = None  # shipped copy: folder under assets/ (e.g. "models/regress/hmr")
 
     def digest(self, filename: str) -> str | None:
         return dict(self.sha256).get(filename)
 
 
-_UNPUBLISHED = ("not published yet: msmesh has no trained weights of its own so far. Train them on run "
-                "folders made by `msmesh reconstruct` with `msmesh train`, or pass --weights with a "
-                "checkpoint (e.g. the multi-shot authors' hmr_ava.pt / thmmr_ava.pt)")
+_UNPUBLISHED = ("not uploaded to the Hub yet, and this install has no package copy of them: reinstall msmesh "
+                "(the wheel ships them in msmesh/_assets/models/regress), or pass --weights with weights from "
+                "`msmesh train` or a checkpoint (e.g. the multi-shot authors' hmr_ava.pt / thmmr_ava.pt)")
+
+# sha256 of the shipped files (tools/build_regressors.py output; tests check the package copy against them)
+_SHIPPED_SHA256 = {
+    "hmr": (("model.safetensors", "4a92141b424a11458e9b20b7d62d793c545181d58a5b625579b2c47b6181caa8"),
+            ("config.json", "1ea8c0991e52c2dc104ecd86eb92718f9e741ba55a993cc7a7474c8f7f4b2c0b")),
+    "thmmr": (("model.safetensors", "ea29ed12b95595457b294e2a6a37e23139bb3e2864e5344f47051238bc10e4b3"),
+              ("config.json", "95b06f88be45bf3eb09b36104d55d39b1ef0c5a8157962dcd1c7cb6a2fbe7fe8")),
+}
 
 REGISTRY: dict[str, HubEntry] = {
-    "hmr": HubEntry(name="hmr", kind="hmr", repo_id="msmesh/hmr-multishot", revision=None, published=False,
-                    source="placeholder — " + _UNPUBLISHED),
-    "thmmr": HubEntry(name="thmmr", kind="thmmr", repo_id="msmesh/thmmr-multishot", revision=None,
-                      published=False, source="placeholder — " + _UNPUBLISHED),
+    name: HubEntry(name=name, kind=name, repo_id=f"msmesh/{name}-keypoints", revision=None, published=False,
+                   sha256=_SHIPPED_SHA256[name], package=f"models/regress/{name}",
+                   source="msmesh keypoint " + ("HMR" if name == "hmr" else "t-HMMR") + " (tools/build_regressors.py)")
+    for name in ("hmr", "thmmr")
 }
+
+
+def shipped_path(entry: HubEntry) -> Path | None:
+    """The package's copy of an entry's weights folder, or None when this install has none."""
+    from msmesh.assets import find_asset
+
+    if entry.package is None:
+        return None
+    folder = find_asset(*entry.package.split("/"))
+    return folder if folder is not None and (folder / entry.files[0]).exists() else None
+
+
+def verify_shipped(entry: HubEntry, folder: Path) -> None:
+    """Check the package copy's files against the registry's sha256 (a changed file is an install problem)."""
+    for filename in entry.files:
+        want = entry.digest(filename)
+        if want is None:
+            continue
+        got = sha256_file(folder / filename)
+        if got != want:
+            raise ModelUnavailableError(f"{folder / filename}: sha256 {got[:16]}… does not match the registry's "
+                                        f"{want[:16]}… for the shipped {entry.name} weights; reinstall msmesh")
+
+
+def default_weights_available(temporal: bool = False) -> bool:
+    """True when the default weights can be had without network access (package copy or Hub cache)."""
+    entry = REGISTRY["thmmr" if temporal else "hmr"]
+    return shipped_path(entry) is not None or cached_path(entry) is not None
+
+
+def default_weights(entry: HubEntry, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Folder holding an entry's weights: the package copy (checked), else the Hub mirror."""
+    folder = shipped_path(entry)
+    if folder is not None:
+        verify_shipped(entry, folder)
+        return folder
+    return download(entry, cache_dir)
 
 
 def hub_cache_dir() -> Path:
@@ -282,14 +329,22 @@ def load_regressor(weights: str | os.PathLike[str] | None = None, temporal: bool
     kind = "thmmr" if temporal else "hmr"
     if weights is not None:
         state, config = read_weights(weights, kind)
+        source = Path(weights).expanduser()
+        source = _pick_in_folder(source, kind) if source.is_dir() else source
     else:
-        folder = download(entry or REGISTRY[kind], cache_dir)
-        state, config = read_weights(folder / WEIGHTS_FILE, kind)
-    model = build_model(config)
-    missing, unexpected = model.load_state_dict(state, strict=False)
+        folder = default_weights(entry or REGISTRY[kind], cache_dir)
+        source = folder / WEIGHTS_FILE
+        state, config = read_weights(source, kind)
+    try:
+        model = build_model(config)
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except (RuntimeError, ValueError) as exc:  # shapes that do not fit the config
+        first = str(exc).strip().splitlines()
+        detail = next((ln.strip() for ln in first if "size mismatch" in ln or "shape" in ln), first[0] if first else "")
+        raise InputError(f"{source}: weights do not fit the {kind} model of its config ({detail})") from exc
     missing = [k for k in missing if not k.endswith("num_batches_tracked")]
     if missing or unexpected:
-        raise InputError(f"weights do not fit the {kind} model: missing {missing[:5]}"
+        raise InputError(f"{source}: weights do not fit the {kind} model: missing {missing[:5]}"
                          f"{'…' if len(missing) > 5 else ''}, unexpected {list(unexpected)[:5]}")
     return model.to(device).eval()
 

@@ -1,6 +1,8 @@
-"""`regress` stage: tracks + frames → SMPL per person per frame with HMR or t-HMMR.
+"""`regress` stage: tracks (+ frames) → SMPL per person per frame with HMR or t-HMMR.
 
-For every person and frame: crop the box (square, ×1.2, 224 px, ImageNet-normalised), compute the frozen
+msmesh's own keypoint-input models (``config.input == "keypoints"``, the shipped defaults) read each
+person-frame's keypoint/landmark feature vector (keypoints.py) — no pixels, so no frames are decoded. Image
+models: for every person and frame crop the box (square, ×1.2, 224 px, ImageNet-normalised), compute the frozen
 backbone feature (streamed over the video in frame order, batched), then
 - HMR: the regressor head per frame;
 - t-HMMR: for each frame, the window of 13 timestamps centred on it (timestamps = positions on the video's
@@ -22,6 +24,7 @@ import torch
 from msmesh.data import FitResult, SmplSequence, Tracks
 from msmesh.regress.crop import crop_camera_to_full, crop_image, default_focal, normalise, square_box
 from msmesh.regress.hmr import HMR, SmplPrediction
+from msmesh.regress.keypoints import track_features
 from msmesh.regress.thmmr import THMMR
 from msmesh.rotations import rotmat_to_axis_angle
 
@@ -115,12 +118,10 @@ def predict_person(model: torch.nn.Module, feats: np.ndarray, times: np.ndarray,
         for s in range(0, len(times), batch_size):
             x = torch.from_numpy(padded[rows[s:s + batch_size]]).to(device)
             m = torch.from_numpy(mask[s:s + batch_size]).to(device)
-            with _autocast(device, fp16):
-                pred = model(x, m)
-            n = x.shape[0]
-            sel = torch.arange(n, device=device) * window + centre
-            outs.append(SmplPrediction(pred.pose6d[sel].float(), pred.rotmat[sel].float(), pred.betas[sel].float(),
-                                       pred.cam[sel].float()))
+            with _autocast(device, fp16):  # the head runs on the centre frames only
+                pred = model.smpl_head(model.encoder(x, m)[:, centre])
+            outs.append(SmplPrediction(pred.pose6d.float(), pred.rotmat.float(), pred.betas.float(),
+                                       pred.cam.float()))
     else:
         for s in range(0, len(times), batch_size):
             x = torch.from_numpy(feats[s:s + batch_size]).to(device)
@@ -131,12 +132,44 @@ def predict_person(model: torch.nn.Module, feats: np.ndarray, times: np.ndarray,
     return SmplPrediction(*(torch.cat([getattr(o, k) for o in outs]) for k in ("pose6d", "rotmat", "betas", "cam")))
 
 
-def regress_tracks(tracks: Tracks, frames_provider: FramesProvider, model: torch.nn.Module,
+@torch.no_grad()
+def keypoint_features(tracks: Tracks, model: torch.nn.Module, device: torch.device,
+                      progress: Progress | None = None) -> dict[int, np.ndarray]:
+    """Per-frame features φ (T, D) per person id of a keypoint-input model, from the tracks alone."""
+    out = {}
+    total = sum(len(p) for p in tracks.people)
+    done = 0
+    for p in tracks.people:
+        x = torch.from_numpy(track_features(p)).to(device)
+        out[p.id] = model.features(x).float().cpu().numpy()
+        done += len(p)
+        if progress is not None:
+            progress(done, total)
+    return out
+
+
+def robust_depth(transl: torch.Tensor, shot: np.ndarray, factor: float = 2.5) -> torch.Tensor:
+    """Frames whose depth is off by more than ``factor``× from the median of the person's shot (a near-zero
+    weak-perspective scale on a frame with a few keypoints puts the body hundreds of metres away) are moved
+    along their viewing ray to the nearest allowed depth, so they still project onto the same point."""
+    out = transl.clone()
+    shot_t = torch.as_tensor(shot, device=transl.device)
+    for s in torch.unique(shot_t):
+        sel = shot_t == s
+        tz = transl[sel, 2]
+        med = tz.median()
+        clamped = tz.clamp(med / factor, med * factor)
+        out[sel] = transl[sel] * (clamped / tz.clamp_min(1e-6))[:, None]
+    return out
+
+
+def regress_tracks(tracks: Tracks, frames_provider: FramesProvider | None, model: torch.nn.Module,
                    device: torch.device | str = "cpu", batch_size: int = 32, fp16: bool = True,
                    body_model: torch.nn.Module | None = None, progress: Progress | None = None) -> FitResult:
     """Run HMR or t-HMMR (``model`` from ``hub.load_regressor``) over every person of ``tracks``.
 
-    ``frames_provider(frame_index)`` returns that original frame as an H×W×3 uint8 RGB array. Translations
+    ``frames_provider(frame_index)`` returns that original frame as an H×W×3 uint8 RGB array (image models
+    only; keypoint models read the tracks alone and accept None). Translations
     and joints are in the full image's camera (focal from ``tracks.camera`` or ``default_focal``).
     """
     if not isinstance(model, (HMR, THMMR)):
@@ -153,18 +186,25 @@ def regress_tracks(tracks: Tracks, frames_provider: FramesProvider, model: torch
         focal, center = float(tracks.camera.focal), (float(tracks.camera.center[0]), float(tracks.camera.center[1]))
     else:
         focal, center = default_focal(w, h), (w / 2.0, h / 2.0)
-    feats = compute_features(tracks, frames_provider, model, device, batch_size, fp16, progress)
+    if model.config.input == "keypoints":
+        feats = keypoint_features(tracks, model, device, progress)
+    else:
+        if frames_provider is None:
+            raise ValueError("an image regressor needs the video frames (frames_provider)")
+        feats = compute_features(tracks, frames_provider, model, device, batch_size, fp16, progress)
     line = timeline(tracks)
     people = []
     for p in tracks.people:
         if len(p) == 0:
             continue
         times = np.searchsorted(line, np.asarray(p.frames, dtype=np.int64))
-        pred = predict_person(model, feats[p.id], times, device, batch_size, fp16)
+        pred = predict_person(model, feats[p.id], times, device,
+                              max(batch_size, 1024) if model.config.input == "keypoints" else batch_size, fp16)
         aa = rotmat_to_axis_angle(pred.rotmat)  # (T,24,3)
         centre, side = square_box(p.bbox)
         transl = crop_camera_to_full(pred.cam, torch.as_tensor(centre, dtype=torch.float32, device=device),
                                      torch.as_tensor(side, dtype=torch.float32, device=device), focal, center)
+        transl = robust_depth(transl, np.asarray(p.shot))
         betas = pred.betas.mean(dim=0)
         t = len(p)
         go, bp = aa[:, 0].contiguous(), aa[:, 1:].reshape(t, 69).contiguous()

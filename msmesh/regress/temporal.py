@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-RESIDUAL_SCALE = 0.1
+RESIDUAL_SCALE = 0.1  # the authors' Δφ scale (their checkpoints); msmesh's keypoint models use 1.0
 POSITION_SCALE = 0.1
 
 
@@ -35,9 +35,10 @@ class TransformerEncoder(nn.Module):
     """One transformer encoder layer (self-attention + feed-forward) with absent frames masked out."""
 
     def __init__(self, d_model: int = 2048, nhead: int = 1, ff_dim: int = 1024, window: int = 13,
-                 dropout: float = 0.1) -> None:
+                 dropout: float = 0.1, residual_scale: float = RESIDUAL_SCALE) -> None:
         super().__init__()
         self.window = window
+        self.residual_scale = residual_scale
         self.trans = nn.TransformerEncoderLayer(d_model=d_model, nhead=nhead, dim_feedforward=ff_dim,
                                                 dropout=dropout, batch_first=True)
         self.pos_embedding = nn.Embedding(num_embeddings=window, embedding_dim=d_model)
@@ -48,15 +49,17 @@ class TransformerEncoder(nn.Module):
         pad_mask = pad_mask & ~pad_mask.all(dim=1, keepdim=True)
         pos = self.pos_embedding(_timestamps(x, timestamps, self.window)).to(x.dtype) * POSITION_SCALE
         y = self.trans(x + pos, src_key_padding_mask=pad_mask)
-        return x + RESIDUAL_SCALE * y
+        return x + self.residual_scale * y
 
 
 class ConvEncoder(nn.Module):
     """Two 1D convolutions (kernel 3) over time; absent frames are zero-padded (the conv sees them)."""
 
-    def __init__(self, d_model: int = 2048, hidden: int = 1024, window: int = 13, kernel: int = 3) -> None:
+    def __init__(self, d_model: int = 2048, hidden: int = 1024, window: int = 13, kernel: int = 3,
+                 residual_scale: float = RESIDUAL_SCALE) -> None:
         super().__init__()
         self.window = window
+        self.residual_scale = residual_scale
         self.conv = nn.Sequential(
             nn.Conv1d(d_model, hidden, kernel, padding=kernel // 2), nn.ReLU(inplace=True),
             nn.Conv1d(hidden, d_model, kernel, padding=kernel // 2),
@@ -66,15 +69,17 @@ class ConvEncoder(nn.Module):
         present = (~pad_mask.bool()).unsqueeze(-1).to(x.dtype)
         padded = x * present
         y = self.conv(padded.transpose(1, 2)).transpose(1, 2)
-        return x + RESIDUAL_SCALE * y
+        return x + self.residual_scale * y
 
 
 class GRUEncoder(nn.Module):
     """A bidirectional GRU over the present frames concatenated (gaps closed up, timing lost)."""
 
-    def __init__(self, d_model: int = 2048, hidden: int = 1024, window: int = 13) -> None:
+    def __init__(self, d_model: int = 2048, hidden: int = 1024, window: int = 13,
+                 residual_scale: float = RESIDUAL_SCALE) -> None:
         super().__init__()
         self.window = window
+        self.residual_scale = residual_scale
         self.gru = nn.GRU(d_model, hidden // 2, batch_first=True, bidirectional=True)
         self.proj = nn.Linear(hidden, d_model)
 
@@ -98,15 +103,16 @@ class GRUEncoder(nn.Module):
             y_full[keep] = y
             y_full = y_full * (torch.arange(t, device=x.device)[None, :] < lengths[:, None]).unsqueeze(-1)
             delta = torch.zeros_like(x).scatter(1, order.unsqueeze(-1).expand(b, t, d), y_full.to(x.dtype))
-        return x + RESIDUAL_SCALE * delta
+        return x + self.residual_scale * delta
 
 
-def make_encoder(kind: str, d_model: int, ff_dim: int = 1024, window: int = 13, nhead: int = 1) -> nn.Module:
+def make_encoder(kind: str, d_model: int, ff_dim: int = 1024, window: int = 13, nhead: int = 1,
+                 residual_scale: float = RESIDUAL_SCALE) -> nn.Module:
     """Build the temporal encoder named ``kind`` (transformer | conv | gru)."""
     if kind == "transformer":
-        return TransformerEncoder(d_model, nhead, ff_dim, window)
+        return TransformerEncoder(d_model, nhead, ff_dim, window, residual_scale=residual_scale)
     if kind == "conv":
-        return ConvEncoder(d_model, ff_dim, window)
+        return ConvEncoder(d_model, ff_dim, window, residual_scale=residual_scale)
     if kind == "gru":
-        return GRUEncoder(d_model, ff_dim, window)
+        return GRUEncoder(d_model, ff_dim, window, residual_scale=residual_scale)
     raise ValueError(f"unknown temporal encoder {kind!r} (expected transformer, conv or gru)")

@@ -14,8 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from msmesh.regress.hmr import RegressorConfig, RegressorHead, SmplPrediction, pool_features
-from msmesh.regress.resnet import ResNet
+from msmesh.regress.hmr import RegressorConfig, RegressorHead, SmplPrediction, backbone_features, make_backbone
 from msmesh.regress.temporal import make_encoder
 
 
@@ -26,10 +25,10 @@ class THMMR(nn.Module):
         super().__init__()
         self.config = config or RegressorConfig(kind="thmmr")
         cfg = self.config
-        self.backbone: ResNet | None = ResNet(cfg.backbone) if with_backbone else None
+        self.backbone: nn.Module | None = make_backbone(cfg) if with_backbone else None
         if self.backbone is not None:
             self.backbone.requires_grad_(False)
-        self.encoder = make_encoder(cfg.encoder, cfg.feat_dim, cfg.ff_dim, cfg.window, cfg.nhead)
+        self.encoder = make_encoder(cfg.encoder, cfg.feat_dim, cfg.ff_dim, cfg.window, cfg.nhead, cfg.residual_scale)
         self.smpl_head = RegressorHead(cfg.feat_dim, cfg.hidden, cfg.n_iter, cfg.dropout)
 
     def train(self, mode: bool = True) -> THMMR:
@@ -43,7 +42,7 @@ class THMMR(nn.Module):
         """Per-frame HMR features φ (N, D) of crops (N,3,S,S)."""
         if self.backbone is None:
             raise RuntimeError("this t-HMMR has no image backbone; load HMR weights for it (see hub.py)")
-        return pool_features(self.backbone(images), self.config.pool)
+        return backbone_features(self.backbone, images, self.config)
 
     def forward(self, feats: torch.Tensor, pad_mask: torch.Tensor,
                 timestamps: torch.Tensor | None = None) -> SmplPrediction:
