@@ -70,7 +70,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from msmesh.batch import run_batch
-    from msmesh.pipeline import PipelineOptions
+    from msmesh.options import PipelineOptions
 
     video = args.video or next(iter(sorted((ROOT / "examples").glob("*.mp4"))), None)
     if video is None:

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import torch
 
-from msmesh.pipeline import Pipeline, PipelineOptions
+from msmesh.options import PipelineOptions
+from msmesh.pipeline import Pipeline
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "cuts_demo.mp4"
 

@@ -13,102 +13,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import shutil
 import time
 from collections.abc import Callable, Collection
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from msmesh import run_files
+from msmesh import run_files, stages
 from msmesh.data import atomic_write_json
 from msmesh.errors import InputError, MsmeshError, OutputError
+from msmesh.options import PipelineOptions, ProgressFactory, RunSummary, StageReport
 from msmesh.runlock import run_lock
 
 RUN_MANIFEST = "run.json"
-FIT_MODES = ("frame", "shot", "multishot")
-MAX_SECONDS = 1e7  # --start/--end beyond ~116 days are typos (and overflow frame arithmetic)
-
-
-@dataclass
-class PipelineOptions:
-    """Every option that changes what a run produces (hashed per stage for resume)."""
-
-    fps: float | None = 5.0  # sampling rate for detection/fitting; None = every frame
-    start: float | None = None  # seconds
-    end: float | None = None  # seconds
-    shots: str = "content"  # shot detector: adaptive | content | transnet
-    detector: str = "auto"  # people/keypoint backend (people.detect.DETECTORS)
-    keypoints: str | None = None  # user keypoints file/folder (OpenPose / COCO JSON) instead of detection
-    max_people: int | None = None
-    method: str = "optimize"  # optimize | regress
-    fit_mode: str = "multishot"  # frame | shot | multishot
-    init: str = "heuristic"  # heuristic | regress
-    temporal: bool = False  # regress: t-HMMR instead of per-frame HMR
-    weights: str | None = None  # regressor weights (file/folder); None = the registry default
-    body_model: str = "open"
-    pose_prior: str | None = None
-    device: str = "auto"
-    video: bool = True  # overlay.mp4
-    side_by_side: bool = False  # overlay.mp4 with a side view of the bodies
-    overlay_fps: float | None = None  # overlay.mp4 frame rate; None = the source's
-    save_mesh: bool = False  # meshes/*.obj
-    glb: bool = True  # p{id}.glb
-    output_format: str = "npz"  # smpl.npz or smpl.json
-
-    def validate(self) -> None:
-        """Reject impossible option values with a one-line InputError."""
-        if self.fps is not None and not (math.isfinite(self.fps) and self.fps > 0):
-            raise InputError(f"--fps must be a finite number > 0, got {self.fps}")
-        for name, value in (("--start", self.start), ("--end", self.end)):
-            if value is not None and not (math.isfinite(value) and 0 <= value <= MAX_SECONDS):
-                raise InputError(f"{name} must be a number of seconds in [0, {MAX_SECONDS:.0e}], got {value}")
-        if self.start is not None and self.end is not None and self.end <= self.start:
-            raise InputError(f"--end ({self.end}) must be after --start ({self.start})")
-        if self.fit_mode not in FIT_MODES:
-            raise InputError(f"unknown fit mode {self.fit_mode!r} (expected one of {', '.join(FIT_MODES)})")
-        if self.method not in ("optimize", "regress"):
-            raise InputError(f"unknown method {self.method!r} (expected optimize or regress)")
-        if self.overlay_fps is not None and not (math.isfinite(self.overlay_fps) and self.overlay_fps > 0):
-            raise InputError(f"--overlay-fps must be a number > 0, got {self.overlay_fps}")
-        if self.max_people is not None and self.max_people < 1:
-            raise InputError(f"--max-people must be ≥ 1, got {self.max_people}")
-        if self.output_format not in ("npz", "json"):
-            raise InputError(f"--format must be npz or json, got {self.output_format!r}")
-
-
-@dataclass
-class StageReport:
-    """What one stage did: ran or resumed, how long, and a few counts for the summary table."""
-
-    name: str
-    seconds: float
-    resumed: bool
-    counts: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
-class RunSummary:
-    """The outcome of a pipeline run, for the CLI's summary table and for batch reports."""
-
-    run_dir: Path
-    stages: list[StageReport]
-    shots: int = 0
-    people: int = 0
-    frames_fitted: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        return {"run_dir": str(self.run_dir), "shots": self.shots, "people": self.people,
-                "frames_fitted": self.frames_fitted,
-                "stages": [asdict(s) for s in self.stages]}
-
-
-ProgressFactory = Callable[[str, int | None], Callable[[int], None]]
-"""progress(stage_name, total) → advance(n): how stages report progress (rich in the CLI)."""
-
-
 def _no_progress(stage: str, total: int | None) -> Callable[[int], None]:
     return lambda n=1: None
 
@@ -213,8 +131,6 @@ class Pipeline:
         A user error (``MsmeshError``) in a run folder this call created removes that folder again, so a
         failed first run leaves nothing behind; in an existing run folder the finished stages stay for resume.
         """
-        from msmesh import stages
-
         created = not self.run_dir.exists()
         try:
             self._check_video()

@@ -25,7 +25,7 @@ from msmesh.data import (
     save_video_json,
 )
 from msmesh.errors import NoPeopleError
-from msmesh.pipeline import PipelineOptions, ProgressFactory, RunSummary, StageReport
+from msmesh.options import PipelineOptions, ProgressFactory, RunSummary, StageReport
 
 REGRESS_INIT_ITERS = 100  # L-BFGS iterations of the main fit stage when the regressor starts it (default 300)
 

@@ -45,7 +45,7 @@ def test_ray_resource_requests_are_checked_against_the_cluster() -> None:
 
 def test_gpu_cpu_split_follows_the_pipeline_plan() -> None:
     from msmesh.batch.stage_subset import GPU_STAGES, split_gpu_cpu, stage_names
-    from msmesh.pipeline import PipelineOptions
+    from msmesh.options import PipelineOptions
 
     optimize = stage_names(PipelineOptions())
     regress = stage_names(PipelineOptions(method="regress"))

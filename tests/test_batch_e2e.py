@@ -19,7 +19,7 @@ import pytest
 from msmesh.batch import run_batch
 from msmesh.cli import app
 from msmesh.data import load_smpl
-from msmesh.pipeline import PipelineOptions
+from msmesh.options import PipelineOptions
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 OPTIONS = dict(fps=2.0, video=False, glb=False, device="cpu")

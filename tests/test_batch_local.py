@@ -20,7 +20,7 @@ from msmesh.batch.inputs import BatchItem
 from msmesh.batch.local import run_local, threads_per_job
 from msmesh.batch.worker import process_video, progress_factory
 from msmesh.errors import InputError
-from msmesh.pipeline import PipelineOptions
+from msmesh.options import PipelineOptions
 
 SLEEP_S = 0.6
 

@@ -30,7 +30,8 @@ from msmesh.data import (
 from msmesh.errors import InputError, VideoError, VideoWarning
 from msmesh.export.glb_skinned import animation_keys
 from msmesh.export.run import export_run
-from msmesh.pipeline import Pipeline, PipelineOptions
+from msmesh.options import PipelineOptions
+from msmesh.pipeline import Pipeline
 from msmesh.render.interp import frame_clock, sampling_step
 from msmesh.video.reader import iter_frames, probe, sample_frames
 from msmesh.video.shots import detect_shots

@@ -19,7 +19,7 @@ from msmesh.batch.local import VideoFn, run_local
 from msmesh.batch.report import BatchReport, options_digest
 from msmesh.batch.worker import process_video
 from msmesh.errors import InputError, OutputError
-from msmesh.pipeline import PipelineOptions
+from msmesh.options import PipelineOptions
 
 ENGINES = ("local", "ray")
 

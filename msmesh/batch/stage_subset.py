@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from pathlib import Path
 
-from msmesh.pipeline import Pipeline, PipelineOptions, RunSummary
+from msmesh.options import PipelineOptions, RunSummary
+from msmesh.pipeline import Pipeline
 
 GPU_STAGES = frozenset({"detect", "regress"})
 

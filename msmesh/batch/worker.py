@@ -68,7 +68,7 @@ def _emit(key: str, event: str, data: dict[str, Any]) -> None:
 
 def options_from_dict(options: dict[str, Any]) -> Any:
     """A validated ``PipelineOptions`` from its dict form; an unknown key is an InputError."""
-    from msmesh.pipeline import PipelineOptions
+    from msmesh.options import PipelineOptions
 
     known = {f.name for f in fields(PipelineOptions)}
     unknown = sorted(set(options) - known)

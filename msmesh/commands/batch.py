@@ -14,7 +14,7 @@ from rich.table import Table
 from msmesh.batch.display import RichBatchDisplay
 from msmesh.batch.runner import BatchOutcome, run_batch
 from msmesh.commands.reconstruct import FitMode, Init, Mode, OutFormat, ShotDetector, resolve_init
-from msmesh.pipeline import PipelineOptions
+from msmesh.options import PipelineOptions
 
 MAX_LISTED_FAILURES = 20
 

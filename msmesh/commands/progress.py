@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from msmesh.pipeline import RunSummary
+from msmesh.options import RunSummary
 
 
 @contextmanager

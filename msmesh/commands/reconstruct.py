@@ -9,7 +9,8 @@ import typer
 from rich.console import Console
 
 from msmesh.commands.progress import rich_progress, summary_table
-from msmesh.pipeline import Pipeline, PipelineOptions
+from msmesh.options import PipelineOptions
+from msmesh.pipeline import Pipeline
 
 
 class Mode(str, Enum):

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from msmesh.commands.reconstruct import Detector, OutFormat, ShotDetector, default_run_dir, run_pipeline
-from msmesh.pipeline import PipelineOptions
+from msmesh.options import PipelineOptions
 
 
 def command(

@@ -313,7 +313,8 @@ def pipeline_processor(body_model: str = "open", device: str = "auto", weights: 
     """
     def process(video: Path, run_dir: Path, method: str, start: float, end: float) -> tuple[Tracks, FitResult]:
         from msmesh.data import load_smpl, load_tracks
-        from msmesh.pipeline import Pipeline, PipelineOptions
+        from msmesh.options import PipelineOptions
+        from msmesh.pipeline import Pipeline
 
         opts: dict[str, Any] = dict(fps=1.0, start=start, end=end, body_model=body_model, device=device,
                                     video=False, glb=False, save_mesh=False)
