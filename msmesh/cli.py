@@ -22,7 +22,7 @@ try:  # typer >= 0.20 vendors click as typer._click; older releases use click it
 except ImportError:  # pragma: no cover
     from click.exceptions import ClickException as _ClickException
 
-from msmesh.errors import MsmeshError, MsmeshWarning, NotImplementedYetError
+from msmesh.errors import MsmeshError, MsmeshWarning
 
 app = typer.Typer(
     name="msmesh",
@@ -33,7 +33,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-# name -> (module under msmesh.commands, one-line help used while the command is not built yet)
+# name -> (module under msmesh.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "reconstruct": ("reconstruct", "Video → SMPL for every person, with the multi-shot optimizer."),
     "regress": ("regress", "Video → SMPL with the pretrained HMR / t-HMMR regressors."),
@@ -46,14 +46,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train", "Train HMR / t-HMMR on run folders (multi-shot pseudo-ground truth)."),
     "batch": ("batch", "Process many videos, locally or on a Ray cluster."),
 }
-
-
-def _pending(name: str, help_text: str) -> Callable[..., Any]:
-    def command(ctx: typer.Context) -> None:
-        raise NotImplementedYetError(f"`msmesh {name}` is not implemented yet")
-
-    command.__doc__ = f"{help_text} (not implemented yet)"
-    return command
 
 
 class _Interrupted(Exception):
@@ -73,14 +65,7 @@ def _interruptible(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def _register() -> None:
     for name, (module_name, help_text) in COMMANDS.items():
-        try:
-            module = importlib.import_module(f"msmesh.commands.{module_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"msmesh.commands.{module_name}":
-                raise
-            app.command(name, context_settings={"allow_extra_args": True,
-                                                "ignore_unknown_options": True})(_pending(name, help_text))
-            continue
+        module = importlib.import_module(f"msmesh.commands.{module_name}")
         sub = getattr(module, "app", None)
         if isinstance(sub, typer.Typer):
             for info in sub.registered_commands:

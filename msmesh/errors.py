@@ -47,10 +47,6 @@ class OutputError(MsmeshError):
     """The output location cannot be written."""
 
 
-class NotImplementedYetError(MsmeshError):
-    """A command that exists in the CLI but is not built yet."""
-
-
 class MsmeshWarning(UserWarning):
     """Something the user should know that does not stop the run; the CLI prints it as one line."""
 
