@@ -8,20 +8,71 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from msmesh.errors import InputError
 
-FIT_MODES = ("frame", "shot", "multishot")
+
+class FitMode(str, Enum):
+    """Temporal terms of the fit: none, within shots, or across cuts in a canonical frame (the paper)."""
+
+    frame = "frame"
+    shot = "shot"
+    multishot = "multishot"
+
+
+class Method(str, Enum):
+    optimize = "optimize"
+    regress = "regress"
+
+
+class Init(str, Enum):
+    """Fitter initialisation; ``auto`` is resolved by the commands before a run (``resolve_init``)."""
+
+    auto = "auto"
+    heuristic = "heuristic"
+    regress = "regress"
+
+
+class ShotDetector(str, Enum):
+    adaptive = "adaptive"
+    content = "content"
+    transnet = "transnet"
+
+
+class Detector(str, Enum):
+    auto = "auto"
+    movenet = "movenet"
+    blazepose = "blazepose"
+    vitpose = "vitpose"
+
+
+class OutFormat(str, Enum):
+    npz = "npz"
+    json = "json"
+
+
+FIT_MODES: tuple[str, ...] = tuple(m.value for m in FitMode)
+RUN_INITS = (Init.heuristic.value, Init.regress.value)  # what a run takes once ``auto`` is resolved
+DEFAULT_FPS = 5.0
+"""Default sampling rate for detection and fitting: fine enough that both sides of a cut are sampled
+within 0.2 s, coarse enough that a feature film stays tractable on a CPU (AVA's benchmark uses 1 fps)."""
 MAX_SECONDS = 1e7  # --start/--end beyond ~116 days are typos (and overflow frame arithmetic)
+
+
+def check_rate(name: str, value: float | None) -> None:
+    """A frame rate option (``--fps``, ``--overlay-fps``) is None or a finite number > 0; else InputError."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise InputError(f"{name} must be a finite number > 0, got {value}")
 
 
 @dataclass
 class PipelineOptions:
     """Every option that changes what a run produces (hashed per stage for resume)."""
 
-    fps: float | None = 5.0  # sampling rate for detection/fitting; None = every frame
+    fps: float | None = DEFAULT_FPS  # sampling rate for detection/fitting; None = every frame
     start: float | None = None  # seconds
     end: float | None = None  # seconds
     shots: str = "content"  # shot detector: adaptive | content | transnet
@@ -45,8 +96,7 @@ class PipelineOptions:
 
     def validate(self) -> None:
         """Reject impossible option values with a one-line InputError."""
-        if self.fps is not None and not (math.isfinite(self.fps) and self.fps > 0):
-            raise InputError(f"--fps must be a finite number > 0, got {self.fps}")
+        check_rate("--fps", self.fps)
         for name, value in (("--start", self.start), ("--end", self.end)):
             if value is not None and not (math.isfinite(value) and 0 <= value <= MAX_SECONDS):
                 raise InputError(f"{name} must be a number of seconds in [0, {MAX_SECONDS:.0e}], got {value}")
@@ -54,13 +104,14 @@ class PipelineOptions:
             raise InputError(f"--end ({self.end}) must be after --start ({self.start})")
         if self.fit_mode not in FIT_MODES:
             raise InputError(f"unknown fit mode {self.fit_mode!r} (expected one of {', '.join(FIT_MODES)})")
-        if self.method not in ("optimize", "regress"):
+        if self.method not in {m.value for m in Method}:
             raise InputError(f"unknown method {self.method!r} (expected optimize or regress)")
-        if self.overlay_fps is not None and not (math.isfinite(self.overlay_fps) and self.overlay_fps > 0):
-            raise InputError(f"--overlay-fps must be a number > 0, got {self.overlay_fps}")
+        if self.init not in RUN_INITS:
+            raise InputError(f"unknown init {self.init!r} (expected {' or '.join(RUN_INITS)})")
+        check_rate("--overlay-fps", self.overlay_fps)
         if self.max_people is not None and self.max_people < 1:
             raise InputError(f"--max-people must be ≥ 1, got {self.max_people}")
-        if self.output_format not in ("npz", "json"):
+        if self.output_format not in {f.value for f in OutFormat}:
             raise InputError(f"--format must be npz or json, got {self.output_format!r}")
 
 

@@ -13,8 +13,8 @@ from rich.table import Table
 
 from msmesh.batch.display import RichBatchDisplay
 from msmesh.batch.runner import BatchOutcome, run_batch
-from msmesh.commands.reconstruct import FitMode, Init, Mode, OutFormat, ShotDetector, resolve_init
-from msmesh.options import PipelineOptions
+from msmesh.commands.reconstruct import resolve_init
+from msmesh.options import DEFAULT_FPS, FitMode, Init, Method, OutFormat, PipelineOptions, ShotDetector
 
 MAX_LISTED_FAILURES = 20
 
@@ -47,11 +47,11 @@ def command(
                                                "GPU; default: 1 if the cluster has GPUs, else 0)."),
     recheck: bool = typer.Option(False, "--recheck", help="Also pass videos finished by an earlier run "
                                  "through the pipeline (it resumes them; missing outputs are redone)."),
-    mode: Mode = typer.Option(Mode.optimize, "--mode", help="optimize (multi-shot fit) or regress "
+    mode: Method = typer.Option(Method.optimize, "--mode", help="optimize (multi-shot fit) or regress "
                               "(HMR / t-HMMR only)."),
     fit_mode: FitMode = typer.Option(FitMode.multishot, "--fit-mode", help="Temporal terms of the fit: "
                                      "frame, shot or multishot."),
-    fps: float = typer.Option(5.0, "--fps", help="Frames per second sampled for detection and fitting."),
+    fps: float = typer.Option(DEFAULT_FPS, "--fps", help="Frames per second sampled for detection and fitting."),
     start: float | None = typer.Option(None, "--start", help="Start time in seconds (every video)."),
     end: float | None = typer.Option(None, "--end", help="End time in seconds (every video)."),
     shots: ShotDetector = typer.Option(ShotDetector.content, "--shots", help="Shot-cut detector."),
@@ -85,7 +85,7 @@ def command(
     """
     options = PipelineOptions(
         fps=fps, start=start, end=end, shots=shots.value, max_people=max_people, method=mode.value,
-        fit_mode=fit_mode.value, init=resolve_init(init.value, weights) if mode == Mode.optimize else "heuristic",
+        fit_mode=fit_mode.value, init=resolve_init(init.value, weights) if mode == Method.optimize else "heuristic",
         temporal=temporal, weights=weights, body_model=body_model,
         pose_prior=str(pose_prior) if pose_prior else None, device=device, video=video_out,
         side_by_side=side_by_side, overlay_fps=overlay_fps, glb=glb,

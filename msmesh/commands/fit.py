@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
 from msmesh.errors import InputError
+from msmesh.options import FitMode, OutFormat
 from msmesh.runlock import output_folder
-
-
-class FitMode(str, Enum):
-    frame = "frame"
-    shot = "shot"
-    multishot = "multishot"
-
-
-class OutFormat(str, Enum):
-    npz = "npz"
-    json = "json"
 
 
 def command(

@@ -2,45 +2,14 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
 from msmesh.commands.progress import rich_progress, summary_table
-from msmesh.options import PipelineOptions
+from msmesh.options import DEFAULT_FPS, Detector, FitMode, Init, Method, OutFormat, PipelineOptions, ShotDetector
 from msmesh.pipeline import Pipeline
-
-
-class Mode(str, Enum):
-    optimize = "optimize"
-    regress = "regress"
-
-
-class FitMode(str, Enum):
-    frame = "frame"
-    shot = "shot"
-    multishot = "multishot"
-
-
-class ShotDetector(str, Enum):
-    adaptive = "adaptive"
-    content = "content"
-    transnet = "transnet"
-
-
-class Detector(str, Enum):
-    auto = "auto"
-    movenet = "movenet"
-    blazepose = "blazepose"
-    vitpose = "vitpose"
-
-
-class Init(str, Enum):
-    auto = "auto"
-    heuristic = "heuristic"
-    regress = "regress"
 
 
 def resolve_init(init: str, weights: str | None) -> str:
@@ -53,11 +22,6 @@ def resolve_init(init: str, weights: str | None) -> str:
     return "regress" if weights is not None or default_weights_available(temporal=True) else "heuristic"
 
 
-class OutFormat(str, Enum):
-    npz = "npz"
-    json = "json"
-
-
 def default_run_dir(video: Path) -> Path:
     """``runs/<video stem>`` when the user gives no ``--out``."""
     return Path("runs") / video.stem
@@ -66,11 +30,11 @@ def default_run_dir(video: Path) -> Path:
 def command(
     video: Path = typer.Argument(..., help="The video file (any format FFmpeg reads: mp4, mkv, mov, avi...)."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Run folder (default: runs/<video name>)."),
-    mode: Mode = typer.Option(Mode.optimize, "--mode", help="optimize: multi-shot SMPL fit to 2D keypoints "
+    mode: Method = typer.Option(Method.optimize, "--mode", help="optimize: multi-shot SMPL fit to 2D keypoints "
                               "(the paper's method). regress: feed-forward HMR / t-HMMR only."),
     fit_mode: FitMode = typer.Option(FitMode.multishot, "--fit-mode", help="Temporal terms of the fit: frame "
                                      "(none), shot (within shots only), multishot (across cuts; the default)."),
-    fps: float = typer.Option(5.0, "--fps", help="Frames per second sampled for detection and fitting "
+    fps: float = typer.Option(DEFAULT_FPS, "--fps", help="Frames per second sampled for detection and fitting "
                               "(AVA uses 1). 0 < fps; a value ≥ the video's rate uses every frame."),
     start: float | None = typer.Option(None, "--start", help="Start time in seconds."),
     end: float | None = typer.Option(None, "--end", help="End time in seconds."),
@@ -112,7 +76,7 @@ def command(
         fps=fps, start=start, end=end, shots=shots.value, detector=detector.value,
         keypoints=str(keypoints) if keypoints else None,
         max_people=max_people, method=mode.value, fit_mode=fit_mode.value,
-        init=resolve_init(init.value, weights) if mode == Mode.optimize else "heuristic",
+        init=resolve_init(init.value, weights) if mode == Method.optimize else "heuristic",
         temporal=temporal, weights=weights, body_model=body_model,
         pose_prior=str(pose_prior) if pose_prior else None, device=device, video=video_out,
         side_by_side=side_by_side, overlay_fps=overlay_fps, glb=glb,

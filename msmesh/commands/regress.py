@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from msmesh.commands.reconstruct import Detector, OutFormat, ShotDetector, default_run_dir, run_pipeline
-from msmesh.options import PipelineOptions
+from msmesh.commands.reconstruct import default_run_dir, run_pipeline
+from msmesh.options import DEFAULT_FPS, Detector, OutFormat, PipelineOptions, ShotDetector
 
 
 def command(
@@ -17,7 +17,7 @@ def command(
                                   "absent frames masked) instead of per-frame HMR."),
     weights: str | None = typer.Option(None, "--weights", help="Weights file or folder (from `msmesh train` "
                                        "or the authors' .pt) (default: the shipped msmesh weights)."),
-    fps: float = typer.Option(5.0, "--fps", help="Frames per second sampled."),
+    fps: float = typer.Option(DEFAULT_FPS, "--fps", help="Frames per second sampled."),
     start: float | None = typer.Option(None, "--start", help="Start time in seconds."),
     end: float | None = typer.Option(None, "--end", help="End time in seconds."),
     shots: ShotDetector = typer.Option(ShotDetector.content, "--shots", help="Shot-cut detector."),

@@ -63,6 +63,7 @@ from msmesh.eval.report import (
     stack_items,
 )
 from msmesh.fit.camera import project_np
+from msmesh.options import FIT_MODES
 from msmesh.people.track import box_iou
 from msmesh.video.reader import probe
 
@@ -70,7 +71,7 @@ AVA_FIRST_KEYFRAME = 902
 AVA_LAST_KEYFRAME = 1798
 AVA_CLIP_START = 900  # videos_15min clips start at 900 s of the movie
 VIDEO_EXTS = (".mkv", ".mp4", ".webm", ".avi", ".mov")
-FIT_METHODS = ("frame", "shot", "multishot")
+FIT_METHODS = FIT_MODES
 REGRESS_METHODS = ("hmr", "thmmr")
 METHODS = FIT_METHODS + REGRESS_METHODS
 CUTS_FILE = "msmesh_cuts.json"

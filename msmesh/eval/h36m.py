@@ -65,6 +65,7 @@ from msmesh.eval.report import (
     save_predictions,
     stack_items,
 )
+from msmesh.options import FIT_MODES
 from msmesh.safe_pickle import npz_keys, safe_npz_item
 
 FILE_3D = "data_3d_h36m.npz"
@@ -73,7 +74,7 @@ LAYOUT = (f"expected the VideoPose3D preprocessing of Human3.6M: DIR/{FILE_3D} (
           f"→ (T, 32, 3) metres) and DIR/{FILE_2D} (positions_2d: subject → action → 4 × (T, 17, 2) pixels), made "
           "by VideoPose3D's data/prepare_data_h36m.py")
 TEST_SUBJECTS = ("S9", "S11")
-MODES = ("frame", "shot", "multishot")
+MODES = FIT_MODES
 FPS = 50.0
 H36M32_TO_17 = [0, 1, 2, 3, 6, 7, 8, 12, 13, 14, 15, 17, 18, 19, 25, 26, 27]
 """Indices of the 17 kept joints among the 32 of the mocap skeleton (VideoPose3D's ``remove_static_joints``)."""

@@ -37,6 +37,7 @@ from msmesh.data import Camera, FitResult, PersonTrack, Shot, Tracks, VideoInfo
 from msmesh.eval.metrics import cross_shot_pck, pa_mpjpe
 from msmesh.eval.motion import HELD_OUT_CLIPS, Motion, load_clip, procedural_motion
 from msmesh.fit.camera import default_focal, project_np
+from msmesh.options import FIT_MODES
 
 WIDTH, HEIGHT = 1280, 720
 EVAL_JOINTS = [
@@ -416,7 +417,7 @@ def score(result: FitResult, data: SyntheticSet, bm) -> dict[str, float]:
 def run_benchmark(
     bm,
     cfg: SyntheticConfig | None = None,
-    modes: tuple[str, ...] = ("frame", "shot", "multishot"),
+    modes: tuple[str, ...] = FIT_MODES,
     progress: Any = None,
     **fit_options,
 ) -> dict[str, Any]:

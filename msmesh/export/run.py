@@ -10,7 +10,6 @@ the video) and, on request, ``smpl.json`` (the parameters as JSON).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +18,7 @@ import torch
 
 from msmesh.data import FitResult, Shot, VideoInfo, load_shots_json, load_smpl, load_video_json, save_smpl
 from msmesh.errors import InputError, VideoError
+from msmesh.options import check_rate
 
 if TYPE_CHECKING:
     from msmesh.body.model import BodyModel
@@ -132,8 +132,7 @@ def export_run(run_dir: Path, *, obj: bool = False, glb: bool = False, json: boo
     body_model = body_model if body_model_name is None else body_model_name
     run_dir = Path(run_dir)
     check_run_dir(run_dir)
-    if overlay_fps is not None and not (math.isfinite(overlay_fps) and overlay_fps > 0):
-        raise InputError(f"--overlay-fps must be a number > 0, got {overlay_fps}")
+    check_rate("--overlay-fps", overlay_fps)
     smpl_path = find_smpl(run_dir) if smpl_path is None else Path(smpl_path)
     progress = progress or _no_progress
     fit = load_smpl(smpl_path)

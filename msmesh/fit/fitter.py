@@ -105,9 +105,10 @@ from msmesh.fit import losses
 from msmesh.fit.camera import default_center, default_focal, project
 from msmesh.fit.init import initial_parameters
 from msmesh.fit.prior import DEFAULT_PRIOR, build_pose_prior, mean_pose
+from msmesh.options import FIT_MODES
 from msmesh.rotations import rotmat_to_axis_angle
 
-MODES = ("frame", "shot", "multishot")
+MODES = FIT_MODES
 # COCO-17 keypoints used in stage 1 (rigid-ish: face, shoulders, hips)
 TORSO_KEYPOINTS = (0, 1, 2, 3, 4, 5, 6, 11, 12)
 

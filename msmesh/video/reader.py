@@ -19,10 +19,7 @@ import numpy as np
 
 from msmesh.data import VideoInfo
 from msmesh.errors import InputError, VideoError, VideoWarning
-
-DEFAULT_FPS = 5.0
-"""Default sampling rate for detection and fitting: fine enough that both sides of a cut are sampled
-within 0.2 s, coarse enough that a feature film stays tractable on a CPU (AVA's benchmark uses 1 fps)."""
+from msmesh.options import DEFAULT_FPS, check_rate
 
 
 def quiet_ffmpeg() -> None:
@@ -209,8 +206,7 @@ def sample_frames(info: VideoInfo, fps: float | None = DEFAULT_FPS, start: float
     ``fps=None`` or ``fps ≥ info.fps`` keeps every frame (of a constant-rate video). Times are the frames' own
     presentation times, so a variable-frame-rate video is sampled evenly in time.
     """
-    if fps is not None and not fps > 0:
-        raise InputError(f"--fps must be > 0, got {fps}")
+    check_rate("--fps", fps)
     first, last = frame_range(info, start, end)
     return pick_frames(info, first, last, fps)
 
