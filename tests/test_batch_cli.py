@@ -55,3 +55,23 @@ def test_gpu_cpu_split_follows_the_pipeline_plan() -> None:
     gpu, cpu = split_gpu_cpu(regress)
     assert gpu[-1] == "regress" and not set(cpu) & GPU_STAGES
     assert split_gpu_cpu(["decode", "fit"]) == ([], ["decode", "fit"])
+
+
+def test_batch_takes_reconstructs_detector_and_keypoints(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from msmesh.batch.runner import BatchOutcome
+    from msmesh.commands import batch as batch_cmd
+
+    seen = {}
+
+    def fake_run_batch(inputs, out, options, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        seen["options"] = options
+        return BatchOutcome(out_dir=tmp_path, report_path=tmp_path / "r.json", total=0, skipped=0, ok=0,
+                            failed=0, seconds=0.0)
+
+    monkeypatch.setattr(batch_cmd, "run_batch", fake_run_batch)
+    kp = tmp_path / "kp.json"
+    code = main(["batch", str(tmp_path), "--out", str(tmp_path / "out"), "--detector", "movenet",
+                 "--keypoints", str(kp), "--init", "heuristic", "--quiet"])
+    assert code == 0
+    assert seen["options"].detector == "movenet" and seen["options"].keypoints == str(kp.absolute())
+    assert main(["batch", str(tmp_path), "--out", str(tmp_path / "out"), "--detector", "nope"]) == 2

@@ -14,7 +14,7 @@ from rich.table import Table
 from msmesh.batch.display import RichBatchDisplay
 from msmesh.batch.runner import BatchOutcome, run_batch
 from msmesh.commands.reconstruct import resolve_init
-from msmesh.options import DEFAULT_FPS, FitMode, Init, Method, OutFormat, PipelineOptions, ShotDetector
+from msmesh.options import DEFAULT_FPS, Detector, FitMode, Init, Method, OutFormat, PipelineOptions, ShotDetector
 
 MAX_LISTED_FAILURES = 20
 
@@ -55,6 +55,12 @@ def command(
     start: float | None = typer.Option(None, "--start", help="Start time in seconds (every video)."),
     end: float | None = typer.Option(None, "--end", help="End time in seconds (every video)."),
     shots: ShotDetector = typer.Option(ShotDetector.content, "--shots", help="Shot-cut detector."),
+    detector: Detector = typer.Option(Detector.auto, "--detector", help="People + keypoints: auto (MoveNet + "
+                                      "BlazePose landmarks, shipped, offline), movenet, blazepose, or vitpose "
+                                      "(RT-DETR + ViTPose from the Hub; msmesh[hub])."),
+    keypoints: Path | None = typer.Option(None, "--keypoints", help="Your own 2D keypoints instead of "
+                                          "detection (an OpenPose BODY_25 JSON folder or a COCO results JSON), "
+                                          "used for every video: meant for a batch of one video."),
     max_people: int | None = typer.Option(None, "--max-people", help="Keep at most this many "
                                           "people per video."),
     init: Init = typer.Option(Init.auto, "--init", help="Fitter initialisation: regress, heuristic or auto "
@@ -84,7 +90,8 @@ def command(
     OUT/batch_report.json and the others go on; the exit code is 1 when any video failed.
     """
     options = PipelineOptions(
-        fps=fps, start=start, end=end, shots=shots.value, max_people=max_people, method=mode.value,
+        fps=fps, start=start, end=end, shots=shots.value, detector=detector.value,
+        keypoints=str(keypoints.absolute()) if keypoints else None, max_people=max_people, method=mode.value,
         fit_mode=fit_mode.value, init=resolve_init(init.value, weights) if mode == Method.optimize else "heuristic",
         temporal=temporal, weights=weights, body_model=body_model,
         pose_prior=str(pose_prior) if pose_prior else None, device=device, video=video_out,
