@@ -202,7 +202,7 @@ def _export(video: Path, run: Path, opts: PipelineOptions, progress: ProgressFac
     from msmesh.export.run import export_run
 
     return export_run(run, smpl_path=run / smpl_file(opts), video_path=video, obj=opts.save_mesh,
-                      glb=opts.glb, overlay=opts.video, body_model_name=opts.body_model, progress=progress,
+                      glb=opts.glb, video=opts.video, body_model=opts.body_model, progress=progress,
                       side_by_side=opts.side_by_side, overlay_fps=opts.overlay_fps)
 
 

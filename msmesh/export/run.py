@@ -109,8 +109,7 @@ def export_objs(run_dir: Path, body: BodyModel, fit: FitResult, advance: Callabl
 def export_run(run_dir: Path, *, obj: bool = False, glb: bool = False, json: bool = False, video: bool = False,
                side_by_side: bool = False, progress: Progress | None = None, smpl_path: Path | None = None,
                video_path: Path | None = None, body_model: str = "auto", body: BodyModel | None = None,
-               overlay: bool | None = None, params_json: bool | None = None,
-               body_model_name: str | None = None, overlay_fps: float | None = None) -> dict[str, int]:
+               overlay_fps: float | None = None) -> dict[str, int]:
     """Write the requested exports of a run folder; returns counts for the summary table.
 
     ``obj``: meshes/*.obj; ``glb``: p{id}.glb; ``json``: smpl.json; ``video``: overlay.mp4 (with a side
@@ -120,16 +119,11 @@ def export_run(run_dir: Path, *, obj: bool = False, glb: bool = False, json: boo
     defaults to the run's smpl.npz (else smpl.json), ``video_path`` to the source named in video.json.
     ``body_model`` "auto" uses the model named in the parameters file ("open" or "smpl"); ``body`` passes a
     ready model instead (any object with BodyModel's interface, e.g. a tiny one in tests).
-    ``overlay``, ``params_json`` and ``body_model_name`` are the older names of ``video``, ``json`` and
-    ``body_model`` (still accepted from stages.py).
     """
     from msmesh.export.camera_motion import chain_shots, write_cameras
     from msmesh.export.glb_skinned import write_person_glb
     from msmesh.render.interp import frame_clock, sampling_step
 
-    video = video if overlay is None else overlay
-    json = json if params_json is None else params_json
-    body_model = body_model if body_model_name is None else body_model_name
     run_dir = Path(run_dir)
     check_run_dir(run_dir)
     check_rate("--overlay-fps", overlay_fps)
