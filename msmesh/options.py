@@ -62,37 +62,97 @@ within 0.2 s, coarse enough that a feature film stays tractable on a CPU (AVA's 
 MAX_SECONDS = 1e7  # --start/--end beyond ~116 days are typos (and overflow frame arithmetic)
 
 
+def check_choice(label: str, value: str, choices: type[Enum] | None) -> None:
+    """``value`` is one of the enum's values; else a one-line InputError listing them."""
+    allowed = [c.value for c in choices] if choices is not None else []
+    if value not in allowed:
+        raise InputError(f"unknown {label} {value!r} (expected one of {', '.join(allowed)})")
+
+
 def check_rate(name: str, value: float | None) -> None:
     """A frame rate option (``--fps``, ``--overlay-fps``) is None or a finite number > 0; else InputError."""
     if value is not None and not (math.isfinite(value) and value > 0):
         raise InputError(f"{name} must be a finite number > 0, got {value}")
 
 
+@dataclass(frozen=True)
+class OptionSpec:
+    """One run option as the commands show it: flags, default, allowed values and help."""
+
+    flags: tuple[str, ...]
+    default: Any
+    help: str
+    choices: type[Enum] | None = None  # the allowed values; None = free value, checked by validate()
+
+
+OPTIONS: dict[str, OptionSpec] = {
+    # keys are PipelineOptions fields; `reconstruct`, `regress` and `batch` read their flags from here
+    "method": OptionSpec(("--mode",), Method.optimize.value, "optimize: multi-shot SMPL fit to 2D keypoints "
+                         "(the paper's method). regress: feed-forward HMR / t-HMMR only.", Method),
+    "fit_mode": OptionSpec(("--fit-mode",), FitMode.multishot.value, "Temporal terms of the fit: frame (none), "
+                           "shot (within shots only), multishot (across cuts; the default).", FitMode),
+    "fps": OptionSpec(("--fps",), DEFAULT_FPS, "Frames per second sampled for detection and fitting (AVA uses "
+                      "1). 0 < fps; a value ≥ the video's rate uses every frame."),
+    "start": OptionSpec(("--start",), None, "Start time in seconds."),
+    "end": OptionSpec(("--end",), None, "End time in seconds."),
+    "shots": OptionSpec(("--shots",), ShotDetector.content.value, "Shot-cut detector.", ShotDetector),
+    "detector": OptionSpec(("--detector",), Detector.auto.value, "People + keypoints: auto (MoveNet + BlazePose "
+                           "landmarks, shipped, offline), movenet, blazepose, or vitpose (RT-DETR + ViTPose from "
+                           "the Hub; msmesh[hub]).", Detector),
+    "keypoints": OptionSpec(("--keypoints",), None, "Use your own 2D keypoints instead of detection: an OpenPose "
+                            "BODY_25 JSON folder or a COCO results JSON."),
+    "max_people": OptionSpec(("--max-people",), None, "Keep at most this many people (the ones seen in the most "
+                             "frames)."),
+    "init": OptionSpec(("--init",), Init.auto.value, "Fitter initialisation: regress (the t-HMMR estimate; the fit "
+                       "then needs a third of the iterations), heuristic (mean pose, torso orientation, depth "
+                       "from torso size), or auto (regress when weights are present).", Init),
+    "weights": OptionSpec(("--weights",), None, "Regressor weights (file or folder) for --init regress / --mode "
+                          "regress (default: the shipped msmesh weights)."),
+    "temporal": OptionSpec(("--temporal",), False, "With --mode regress: t-HMMR instead of HMR."),
+    "body_model": OptionSpec(("--body-model",), "open", "open (shipped), smpl ($MSMESH_SMPL_DIR) or a path to "
+                             "your SMPL .pkl/.npz."),
+    "pose_prior": OptionSpec(("--pose-prior",), None, "SMPLify GMM pose prior (gmm_08.pkl) instead of the "
+                             "shipped open prior."),
+    "device": OptionSpec(("--device",), "auto", "auto (CUDA when present), cpu or cuda[:N]."),
+    "video": OptionSpec(("--video/--no-video",), True, "Write overlay.mp4."),
+    "side_by_side": OptionSpec(("--side-by-side",), False, "Overlay video with a side view of the bodies."),
+    "overlay_fps": OptionSpec(("--overlay-fps",), None, "Frames per second of overlay.mp4 (default: the video's "
+                              "own rate); lower it for long films, where the overlay dominates the run time."),
+    "glb": OptionSpec(("--glb/--no-glb",), True, "Write one animated GLB per person."),
+    "save_mesh": OptionSpec(("--save-mesh",), False, "Also write one OBJ per person per fitted frame."),
+    "output_format": OptionSpec(("--format",), OutFormat.npz.value, "smpl.npz or smpl.json.", OutFormat),
+}
+
+
+def _default(name: str) -> Any:
+    return OPTIONS[name].default
+
+
 @dataclass
 class PipelineOptions:
-    """Every option that changes what a run produces (hashed per stage for resume)."""
+    """Every option that changes what a run produces (hashed per stage for resume); defaults from OPTIONS."""
 
-    fps: float | None = DEFAULT_FPS  # sampling rate for detection/fitting; None = every frame
-    start: float | None = None  # seconds
-    end: float | None = None  # seconds
-    shots: str = "content"  # shot detector: adaptive | content | transnet
-    detector: str = "auto"  # people/keypoint backend (people.detect.DETECTORS)
-    keypoints: str | None = None  # user keypoints file/folder (OpenPose / COCO JSON) instead of detection
-    max_people: int | None = None
-    method: str = "optimize"  # optimize | regress
-    fit_mode: str = "multishot"  # frame | shot | multishot
-    init: str = "heuristic"  # heuristic | regress
-    temporal: bool = False  # regress: t-HMMR instead of per-frame HMR
-    weights: str | None = None  # regressor weights (file/folder); None = the registry default
-    body_model: str = "open"
-    pose_prior: str | None = None
-    device: str = "auto"
-    video: bool = True  # overlay.mp4
-    side_by_side: bool = False  # overlay.mp4 with a side view of the bodies
-    overlay_fps: float | None = None  # overlay.mp4 frame rate; None = the source's
-    save_mesh: bool = False  # meshes/*.obj
-    glb: bool = True  # p{id}.glb
-    output_format: str = "npz"  # smpl.npz or smpl.json
+    fps: float | None = _default("fps")  # sampling rate for detection/fitting; None = every frame
+    start: float | None = _default("start")  # seconds
+    end: float | None = _default("end")  # seconds
+    shots: str = _default("shots")
+    detector: str = _default("detector")  # people/keypoint backend (people.detect.DETECTORS)
+    keypoints: str | None = _default("keypoints")  # user keypoints file/folder instead of detection
+    max_people: int | None = _default("max_people")
+    method: str = _default("method")
+    fit_mode: str = _default("fit_mode")
+    init: str = Init.heuristic.value  # a run's resolved init (RUN_INITS); the commands resolve "auto"
+    temporal: bool = _default("temporal")  # regress: t-HMMR instead of per-frame HMR
+    weights: str | None = _default("weights")  # regressor weights (file/folder); None = the registry default
+    body_model: str = _default("body_model")
+    pose_prior: str | None = _default("pose_prior")
+    device: str = _default("device")
+    video: bool = _default("video")  # overlay.mp4
+    side_by_side: bool = _default("side_by_side")  # overlay.mp4 with a side view of the bodies
+    overlay_fps: float | None = _default("overlay_fps")  # overlay.mp4 frame rate; None = the source's
+    save_mesh: bool = _default("save_mesh")  # meshes/*.obj
+    glb: bool = _default("glb")  # p{id}.glb
+    output_format: str = _default("output_format")  # smpl.npz or smpl.json
 
     def validate(self) -> None:
         """Reject impossible option values with a one-line InputError."""
@@ -102,17 +162,14 @@ class PipelineOptions:
                 raise InputError(f"{name} must be a number of seconds in [0, {MAX_SECONDS:.0e}], got {value}")
         if self.start is not None and self.end is not None and self.end <= self.start:
             raise InputError(f"--end ({self.end}) must be after --start ({self.start})")
-        if self.fit_mode not in FIT_MODES:
-            raise InputError(f"unknown fit mode {self.fit_mode!r} (expected one of {', '.join(FIT_MODES)})")
-        if self.method not in {m.value for m in Method}:
-            raise InputError(f"unknown method {self.method!r} (expected optimize or regress)")
+        for name, label in (("fit_mode", "fit mode"), ("method", "method"), ("shots", "shot detector"),
+                            ("detector", "detector"), ("output_format", "--format")):
+            check_choice(label, getattr(self, name), OPTIONS[name].choices)
         if self.init not in RUN_INITS:
             raise InputError(f"unknown init {self.init!r} (expected {' or '.join(RUN_INITS)})")
         check_rate("--overlay-fps", self.overlay_fps)
         if self.max_people is not None and self.max_people < 1:
             raise InputError(f"--max-people must be ≥ 1, got {self.max_people}")
-        if self.output_format not in {f.value for f in OutFormat}:
-            raise InputError(f"--format must be npz or json, got {self.output_format!r}")
 
 
 @dataclass

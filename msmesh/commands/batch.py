@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from enum import Enum
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -13,8 +14,8 @@ from rich.table import Table
 
 from msmesh.batch.display import RichBatchDisplay
 from msmesh.batch.runner import BatchOutcome, run_batch
-from msmesh.commands.reconstruct import resolve_init
-from msmesh.options import DEFAULT_FPS, Detector, FitMode, Init, Method, OutFormat, PipelineOptions, ShotDetector
+from msmesh.commands.common import pipeline_options, run_default, run_option
+from msmesh.options import Detector, FitMode, Init, Method, OutFormat, ShotDetector
 
 MAX_LISTED_FAILURES = 20
 
@@ -30,58 +31,51 @@ def default_jobs() -> int:
 
 
 def command(
-    inputs: list[Path] = typer.Argument(..., help="Video files, folders (searched recursively for videos) "
-                                        "or text files listing paths, one per line."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder: one run folder per video, named after "
-                             "the video, plus batch_report.json."),
-    engine: Engine = typer.Option(Engine.local, "--engine", help="local: a process pool on this machine. "
-                                  "ray: tasks on a Ray cluster (pip install \"msmesh\\[ray]\")."),
-    jobs: int | None = typer.Option(None, "--jobs", "-j", help="Local engine: videos processed at once "
-                                    "(default: one per 4 CPU cores)."),
-    address: str | None = typer.Option(None, "--address", help="Ray engine: cluster address ('auto' = the "
-                                       "cluster this machine belongs to; default: start a local Ray)."),
-    cpus_per_task: float = typer.Option(1.0, "--cpus-per-task", help="Ray engine: CPUs each video task "
-                                        "declares (and torch threads it uses)."),
-    gpus_per_task: float | None = typer.Option(None, "--gpus-per-task", help="Ray engine: GPUs for the "
-                                               "detection/regression task of each video (fractions share a "
-                                               "GPU; default: 1 if the cluster has GPUs, else 0)."),
-    recheck: bool = typer.Option(False, "--recheck", help="Also pass videos finished by an earlier run "
-                                 "through the pipeline (it resumes them; missing outputs are redone)."),
-    mode: Method = typer.Option(Method.optimize, "--mode", help="optimize (multi-shot fit) or regress "
-                              "(HMR / t-HMMR only)."),
-    fit_mode: FitMode = typer.Option(FitMode.multishot, "--fit-mode", help="Temporal terms of the fit: "
-                                     "frame, shot or multishot."),
-    fps: float = typer.Option(DEFAULT_FPS, "--fps", help="Frames per second sampled for detection and fitting."),
-    start: float | None = typer.Option(None, "--start", help="Start time in seconds (every video)."),
-    end: float | None = typer.Option(None, "--end", help="End time in seconds (every video)."),
-    shots: ShotDetector = typer.Option(ShotDetector.content, "--shots", help="Shot-cut detector."),
-    detector: Detector = typer.Option(Detector.auto, "--detector", help="People + keypoints: auto (MoveNet + "
-                                      "BlazePose landmarks, shipped, offline), movenet, blazepose, or vitpose "
-                                      "(RT-DETR + ViTPose from the Hub; msmesh[hub])."),
-    keypoints: Path | None = typer.Option(None, "--keypoints", help="Your own 2D keypoints instead of "
-                                          "detection (an OpenPose BODY_25 JSON folder or a COCO results JSON), "
-                                          "used for every video: meant for a batch of one video."),
-    max_people: int | None = typer.Option(None, "--max-people", help="Keep at most this many "
-                                          "people per video."),
-    init: Init = typer.Option(Init.auto, "--init", help="Fitter initialisation: regress, heuristic or auto "
-                              "(regress when regressor weights are present)."),
-    weights: str | None = typer.Option(None, "--weights", help="Regressor weights (default: the Hub registry "
-                                       "entry)."),
-    temporal: bool = typer.Option(False, "--temporal", help="With --mode regress: t-HMMR instead of HMR."),
-    body_model: str = typer.Option("open", "--body-model", help="open (shipped), smpl or a SMPL file path."),
-    pose_prior: Path | None = typer.Option(None, "--pose-prior", help="SMPLify GMM pose prior (gmm_08.pkl)."),
-    device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda[:N]."),
-    video_out: bool = typer.Option(True, "--video/--no-video", help="Write overlay.mp4 per video."),
-    side_by_side: bool = typer.Option(False, "--side-by-side", help="Overlay video with a side view of the "
-                                      "bodies."),
-    overlay_fps: float | None = typer.Option(None, "--overlay-fps", help="Frames per second of overlay.mp4 "
-                                             "(default: the video's own rate); lower it for long films, where "
-                                             "the overlay dominates the run time."),
-    glb: bool = typer.Option(True, "--glb/--no-glb", help="Write one animated GLB per person."),
-    save_mesh: bool = typer.Option(False, "--save-mesh", help="Also write one OBJ per "
-                                   "person per fitted frame."),
-    out_format: OutFormat = typer.Option(OutFormat.npz, "--format", help="smpl.npz or smpl.json."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display, only the final summary."),
+    inputs: Annotated[list[Path], typer.Argument(help="Video files, folders (searched recursively for videos) "
+                                                 "or text files listing paths, one per line.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: one run folder per video, named after "
+                                      "the video, plus batch_report.json.")],
+    engine: Annotated[Engine, typer.Option("--engine", help="local: a process pool on this machine. ray: tasks "
+                                           "on a Ray cluster (pip install \"msmesh\\[ray]\").")] = Engine.local,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Local engine: videos processed at once "
+                                             "(default: one per 4 CPU cores).")] = None,
+    address: Annotated[str | None, typer.Option("--address", help="Ray engine: cluster address ('auto' = the "
+                                                "cluster this machine belongs to; default: start a local "
+                                                "Ray).")] = None,
+    cpus_per_task: Annotated[float, typer.Option("--cpus-per-task", help="Ray engine: CPUs each video task "
+                                                 "declares (and torch threads it uses).")] = 1.0,
+    gpus_per_task: Annotated[float | None, typer.Option("--gpus-per-task", help="Ray engine: GPUs for the "
+                                                        "detection/regression task of each video (fractions "
+                                                        "share a GPU; default: 1 if the cluster has GPUs, "
+                                                        "else 0).")] = None,
+    recheck: Annotated[bool, typer.Option("--recheck", help="Also pass videos finished by an earlier run "
+                                          "through the pipeline (it resumes them; missing outputs are "
+                                          "redone).")] = False,
+    mode: Annotated[Method, run_option("method")] = run_default("method"),
+    fit_mode: Annotated[FitMode, run_option("fit_mode")] = run_default("fit_mode"),
+    fps: Annotated[float, run_option("fps")] = run_default("fps"),
+    start: Annotated[float | None, run_option("start", help="Start time in seconds (every video).")] = None,
+    end: Annotated[float | None, run_option("end", help="End time in seconds (every video).")] = None,
+    shots: Annotated[ShotDetector, run_option("shots")] = run_default("shots"),
+    detector: Annotated[Detector, run_option("detector")] = run_default("detector"),
+    keypoints: Annotated[Path | None, run_option("keypoints", help="Your own 2D keypoints instead of detection "
+                                                 "(an OpenPose BODY_25 JSON folder or a COCO results JSON), "
+                                                 "used for every video: meant for a batch of one video.")] = None,
+    max_people: Annotated[int | None, run_option("max_people")] = run_default("max_people"),
+    init: Annotated[Init, run_option("init")] = run_default("init"),
+    weights: Annotated[str | None, run_option("weights")] = run_default("weights"),
+    temporal: Annotated[bool, run_option("temporal")] = run_default("temporal"),
+    body_model: Annotated[str, run_option("body_model")] = run_default("body_model"),
+    pose_prior: Annotated[Path | None, run_option("pose_prior")] = run_default("pose_prior"),
+    device: Annotated[str, run_option("device")] = run_default("device"),
+    video_out: Annotated[bool, run_option("video", help="Write overlay.mp4 per video.")] = run_default("video"),
+    side_by_side: Annotated[bool, run_option("side_by_side")] = run_default("side_by_side"),
+    overlay_fps: Annotated[float | None, run_option("overlay_fps")] = run_default("overlay_fps"),
+    glb: Annotated[bool, run_option("glb")] = run_default("glb"),
+    save_mesh: Annotated[bool, run_option("save_mesh")] = run_default("save_mesh"),
+    out_format: Annotated[OutFormat, run_option("output_format")] = run_default("output_format"),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display, only the final "
+                                        "summary.")] = False,
 ) -> None:
     """Reconstruct every video of INPUTS, one run folder each under --out, resumable.
 
@@ -89,14 +83,12 @@ def command(
     unfinished ones stage by stage. A video that fails is recorded with its error in
     OUT/batch_report.json and the others go on; the exit code is 1 when any video failed.
     """
-    options = PipelineOptions(
-        fps=fps, start=start, end=end, shots=shots.value, detector=detector.value,
-        keypoints=str(keypoints.absolute()) if keypoints else None, max_people=max_people, method=mode.value,
-        fit_mode=fit_mode.value, init=resolve_init(init.value, weights) if mode == Method.optimize else "heuristic",
-        temporal=temporal, weights=weights, body_model=body_model,
-        pose_prior=str(pose_prior) if pose_prior else None, device=device, video=video_out,
-        side_by_side=side_by_side, overlay_fps=overlay_fps, glb=glb,
-        save_mesh=save_mesh, output_format=out_format.value)
+    options = pipeline_options(
+        fps=fps, start=start, end=end, shots=shots, detector=detector,
+        keypoints=keypoints.absolute() if keypoints else None, max_people=max_people, method=mode,
+        fit_mode=fit_mode, init=init, temporal=temporal, weights=weights, body_model=body_model,
+        pose_prior=pose_prior, device=device, video=video_out, side_by_side=side_by_side,
+        overlay_fps=overlay_fps, glb=glb, save_mesh=save_mesh, output_format=out_format)
     with RichBatchDisplay(Console(stderr=True), enabled=not quiet) as display:
         outcome = run_batch(inputs, out, options, engine=engine.value, jobs=jobs or default_jobs(),
                             address=address, cpus_per_task=cpus_per_task, gpus_per_task=gpus_per_task,
