@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from enum import Enum
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -32,15 +33,16 @@ class KeypointFormat(str, Enum):
 
 
 def command(
-    keypoints: Path = typer.Argument(..., help="OpenPose JSON folder (or one file) or a COCO results JSON."),
-    out: Path = typer.Option(Path("tracks.json"), "--out", "-o", help="The tracks.json to write."),
-    keypoint_format: KeypointFormat = typer.Option(KeypointFormat.auto, "--keypoint-format",
-                                                   help="auto: a folder or *_keypoints.json is OpenPose."),
-    video: Path | None = typer.Option(None, "--video", help="The source video: gives size, frame rate, shot cuts "
-                                      "and appearance for linking people across cuts."),
-    width: int | None = typer.Option(None, "--width", help="Image width (without --video)."),
-    height: int | None = typer.Option(None, "--height", help="Image height (without --video)."),
-    fps: float = typer.Option(30.0, "--fps", help="Frame rate (without --video)."),
+    keypoints: Annotated[Path, typer.Argument(help="OpenPose JSON folder (or one file) or a COCO results JSON.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The tracks.json to write.")] = Path("tracks.json"),
+    keypoint_format: Annotated[KeypointFormat, typer.Option(
+        "--keypoint-format", help="auto: a folder or *_keypoints.json is OpenPose.")] = KeypointFormat.auto,
+    video: Annotated[Path | None, typer.Option("--video", help="The source video: gives size, frame rate, shot "
+                                                               "cuts and appearance for linking people across "
+                                                               "cuts.")] = None,
+    width: Annotated[int | None, typer.Option("--width", help="Image width (without --video).")] = None,
+    height: Annotated[int | None, typer.Option("--height", help="Image height (without --video).")] = None,
+    fps: Annotated[float, typer.Option("--fps", help="Frame rate (without --video).")] = 30.0,
 ) -> None:
     """Turn keypoints from OpenPose or a COCO-style detector into msmesh's tracks.json.
 

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import typer
@@ -106,39 +106,46 @@ def _movenet_detector() -> Callable[[Path, np.ndarray], np.ndarray]:
 
 
 def command(
-    dataset: Dataset = typer.Option(Dataset.synthetic, "--dataset", help="synthetic (generated, self-contained), "
-                                    "ava, h36m or 3dpw (need --root)."),
-    root: Path | None = typer.Option(None, "--root", help="Dataset folder (layout: see msmesh/eval/<dataset>.py)."),
-    out: Path | None = typer.Option(None, "--out", help="Folder for per-video runs and caches (resumable) "
-                                    "(default: eval-runs/<dataset>)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
-    save_predictions: Path | None = typer.Option(None, "--save-predictions", help="Write the predictions "
-                                                 "(.npz) so they can be re-scored without re-running."),
-    rescore: Path | None = typer.Option(None, "--rescore", help="Re-score a saved predictions file; runs nothing."),
-    seed: int = typer.Option(0, "--seed", help="synthetic: seed of the generated data."),
-    quick: bool = typer.Option(False, "--quick", help="synthetic: a small set for a fast check."),
-    temporal: bool = typer.Option(False, "--temporal", help="synthetic: compare HMR / conv / GRU / t-HMMR on "
-                                  "sequences with gaps (Table 3) instead of the fit modes."),
-    prior: str = typer.Option("gmm+limits", "--prior", help="Pose prior: gmm+limits, gmm, limits, l2, or a path "
-                              "to SMPLify's gmm_08.pkl."),
-    body_model: str = typer.Option("open", "--body-model", help="open, smpl or a path to a SMPL file."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda[:N]."),
-    weights: str | None = typer.Option(None, "--weights", help="Regressor weights for the hmr/thmmr rows."),
-    methods: str | None = typer.Option(None, "--methods", help="ava/3dpw: comma list of frame, shot, multishot, "
-                                       "hmr, thmmr (ava default: the fit modes; 3dpw: hmr,thmmr)."),
-    cuts: Path | None = typer.Option(None, "--cuts", help="ava: cut-pair file (msmesh/ava-cuts@1) "
-                                     "(default: ROOT/msmesh_cuts.json)."),
-    alpha: float = typer.Option(0.1, "--alpha", help="ava: PCK threshold as a fraction of the box size."),
-    subjects: str = typer.Option("S9,S11", "--subjects", help="h36m: comma list of subjects."),
-    actions: str | None = typer.Option(None, "--actions", help="h36m: comma list of actions (default: all)."),
-    cut_every: int = typer.Option(10, "--cut-every", help="h36m: switch camera every N sampled frames."),
-    stride: int = typer.Option(5, "--stride", help="h36m: use every N-th frame (50 fps → 10 fps)."),
-    max_frames: int = typer.Option(100, "--max-frames", help="h36m: at most this many frames per sequence."),
-    input_2d: str = typer.Option("gt", "--input", help="h36m: 2D input: gt (dataset projections) or detector "
-                                 "(MoveNet on the videos)."),
-    noise_px: float = typer.Option(0.0, "--noise-px", help="h36m: Gaussian noise added to gt 2D (pixels)."),
-    split: str = typer.Option("test", "--split", help="3dpw: split folder under sequenceFiles/."),
-    max_sequences: int | None = typer.Option(None, "--max-sequences", help="h36m/3dpw: evaluate at most N."),
+    dataset: Annotated[Dataset, typer.Option("--dataset", help="synthetic (generated, self-contained), "
+                                                               "ava, h36m or 3dpw (need --root).")] = Dataset.synthetic,
+    root: Annotated[Path | None, typer.Option("--root", help="Dataset folder (layout: see "
+                                                             "msmesh/eval/<dataset>.py).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for per-video runs and caches (resumable) "
+                                                           "(default: eval-runs/<dataset>).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    save_predictions: Annotated[Path | None, typer.Option("--save-predictions", help="Write the predictions "
+                                                                                     "(.npz) so they can be "
+                                                                                     "re-scored without "
+                                                                                     "re-running.")] = None,
+    rescore: Annotated[Path | None, typer.Option("--rescore", help="Re-score a saved predictions file; runs "
+                                                                   "nothing.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="synthetic: seed of the generated data.")] = 0,
+    quick: Annotated[bool, typer.Option("--quick", help="synthetic: a small set for a fast check.")] = False,
+    temporal: Annotated[bool, typer.Option("--temporal", help="synthetic: compare HMR / conv / GRU / t-HMMR on "
+                                                              "sequences with gaps (Table 3) instead of the fit "
+                                                              "modes.")] = False,
+    prior: Annotated[str, typer.Option("--prior", help="Pose prior: gmm+limits, gmm, limits, l2, or a path "
+                                                       "to SMPLify's gmm_08.pkl.")] = "gmm+limits",
+    body_model: Annotated[str, typer.Option("--body-model", help="open, smpl or a path to a SMPL file.")] = "open",
+    device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda[:N].")] = "auto",
+    weights: Annotated[str | None, typer.Option("--weights", help="Regressor weights for the hmr/thmmr rows.")] = None,
+    methods: Annotated[str | None, typer.Option("--methods", help="ava/3dpw: comma list of frame, shot, multishot, "
+                                                                  "hmr, thmmr (ava default: the fit modes; "
+                                                                  "3dpw: hmr,thmmr).")] = None,
+    cuts: Annotated[Path | None, typer.Option("--cuts", help="ava: cut-pair file (msmesh/ava-cuts@1) "
+                                                             "(default: ROOT/msmesh_cuts.json).")] = None,
+    alpha: Annotated[float, typer.Option("--alpha", help="ava: PCK threshold as a fraction of the box size.")] = 0.1,
+    subjects: Annotated[str, typer.Option("--subjects", help="h36m: comma list of subjects.")] = "S9,S11",
+    actions: Annotated[str | None, typer.Option("--actions", help="h36m: comma list of actions (default: "
+                                                                  "all).")] = None,
+    cut_every: Annotated[int, typer.Option("--cut-every", help="h36m: switch camera every N sampled frames.")] = 10,
+    stride: Annotated[int, typer.Option("--stride", help="h36m: use every N-th frame (50 fps → 10 fps).")] = 5,
+    max_frames: Annotated[int, typer.Option("--max-frames", help="h36m: at most this many frames per sequence.")] = 100,
+    input_2d: Annotated[str, typer.Option("--input", help="h36m: 2D input: gt (dataset projections) or detector "
+                                                          "(MoveNet on the videos).")] = "gt",
+    noise_px: Annotated[float, typer.Option("--noise-px", help="h36m: Gaussian noise added to gt 2D (pixels).")] = 0.0,
+    split: Annotated[str, typer.Option("--split", help="3dpw: split folder under sequenceFiles/.")] = "test",
+    max_sequences: Annotated[int | None, typer.Option("--max-sequences", help="h36m/3dpw: evaluate at most N.")] = None,
 ) -> None:
     """Evaluate on a benchmark and print a table like the paper's.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -14,20 +15,24 @@ from msmesh.runlock import run_lock
 
 
 def command(
-    run_dir: Path = typer.Argument(..., help="A run folder made by `msmesh reconstruct`, `regress` or `fit`."),
-    obj: bool = typer.Option(False, "--obj", help="One OBJ per person per fitted frame (meshes/p{id}_f{frame}.obj)."),
-    glb: bool = typer.Option(False, "--glb", help="One animated, skinned GLB per person (p{id}.glb)."),
-    json_out: bool = typer.Option(False, "--json", help="The SMPL parameters as smpl.json."),
-    video: bool = typer.Option(False, "--video", help="overlay.mp4: the meshes drawn over the original frames."),
-    side_by_side: bool = typer.Option(False, "--side-by-side", help="With --video: add a view of the bodies "
-                                      "from the side, next to the overlay."),
-    overlay_fps: float | None = typer.Option(None, "--overlay-fps", help="With --video: frames per second of "
-                                             "overlay.mp4 (default: the video's own rate)."),
-    source_video: Path | None = typer.Option(None, "--source-video", help="The original video, when it is no "
-                                             "longer where video.json says."),
-    body_model: str = typer.Option("auto", "--body-model", help="The body model the run was fitted with: auto "
-                                   "(the one smpl.npz names), open, smpl or a path to your SMPL .pkl/.npz."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    run_dir: Annotated[Path, typer.Argument(help="A run folder made by `msmesh reconstruct`, `regress` or `fit`.")],
+    obj: Annotated[bool, typer.Option("--obj", help="One OBJ per person per fitted frame "
+                                                    "(meshes/p{id}_f{frame}.obj).")] = False,
+    glb: Annotated[bool, typer.Option("--glb", help="One animated, skinned GLB per person (p{id}.glb).")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="The SMPL parameters as smpl.json.")] = False,
+    video: Annotated[bool, typer.Option("--video", help="overlay.mp4: the meshes drawn over the original "
+                                                        "frames.")] = False,
+    side_by_side: Annotated[bool, typer.Option("--side-by-side", help="With --video: add a view of the bodies "
+                                                                      "from the side, next to the overlay.")] = False,
+    overlay_fps: Annotated[float | None, typer.Option("--overlay-fps", help="With --video: frames per second of "
+                                                                            "overlay.mp4 (default: the video's "
+                                                                            "own rate).")] = None,
+    source_video: Annotated[Path | None, typer.Option("--source-video", help="The original video, when it is no "
+                                                                             "longer where video.json says.")] = None,
+    body_model: Annotated[str, typer.Option("--body-model", help="The body model the run was fitted with: auto "
+                                                                 "(the one smpl.npz names), open, smpl or a "
+                                                                 "path to your SMPL .pkl/.npz.")] = "auto",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Export RUN_DIR's fitted bodies: --obj, --glb, --json, --video (any combination; cameras.json always).
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -13,39 +14,27 @@ from msmesh.runlock import output_folder
 
 
 def command(
-    tracks: Path = typer.Argument(
-        ..., help="The tracks.json to fit (COCO-17 keypoints per person and frame)."
-    ),
-    out: Path = typer.Option(
-        ..., "--out", "-o", help="Output folder; smpl.npz (or smpl.json) is written there."
-    ),
-    mode: FitMode = typer.Option(
-        FitMode.multishot,
-        "--mode",
-        help="Temporal terms: frame (none), shot (within "
-        "shots only), multishot (canonical-frame smoothness across cuts; the paper).",
-    ),
-    init: str = typer.Option(
-        "auto",
-        "--init",
-        help="What starts the fit: regress (msmesh's t-HMMR on the keypoints; the fit then runs a third of "
-        "the iterations), heuristic (mean pose), auto (regress when its weights are installed), or the path "
-        "of an smpl.npz/json whose parameters initialise the fit.",
-    ),
-    body_model: str = typer.Option(
-        "open",
-        "--body-model",
-        help="open (shipped), smpl ($MSMESH_SMPL_DIR) or a path to your SMPL .pkl/.npz.",
-    ),
-    pose_prior: Path | None = typer.Option(
-        None, "--pose-prior", help="SMPLify's GMM pose prior (gmm_08.pkl) instead of the shipped open prior."
-    ),
-    iterations: int | None = typer.Option(
-        None, "--iterations", help="Maximum optimiser iterations of the main stage (default 300).", min=1
-    ),
-    device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda[:N]."),
-    out_format: OutFormat = typer.Option(OutFormat.npz, "--format", help="smpl.npz or smpl.json."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    tracks: Annotated[Path, typer.Argument(help="The tracks.json to fit (COCO-17 keypoints per person and frame).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder; smpl.npz (or smpl.json) is written there.")],
+    mode: Annotated[FitMode, typer.Option("--mode", help="Temporal terms: frame (none), shot (within shots "
+                                                         "only), multishot (canonical-frame smoothness across "
+                                                         "cuts; the "
+                                                         "paper).")] = FitMode.multishot,
+    init: Annotated[str, typer.Option("--init", help="What starts the fit: regress (msmesh's t-HMMR on the "
+                                                     "keypoints; the fit then runs a third of the iterations), "
+                                                     "heuristic (mean "
+                                                     "pose), auto (regress when its weights are installed), or "
+                                                     "the path of an "
+                                                     "smpl.npz/json whose parameters initialise the fit.")] = "auto",
+    body_model: Annotated[str, typer.Option("--body-model", help="open (shipped), smpl ($MSMESH_SMPL_DIR) or a "
+                                                                 "path to your SMPL .pkl/.npz.")] = "open",
+    pose_prior: Annotated[Path | None, typer.Option("--pose-prior", help="SMPLify's GMM pose prior (gmm_08.pkl) "
+                                                                         "instead of the shipped open prior.")] = None,
+    iterations: Annotated[int | None, typer.Option("--iterations", help="Maximum optimiser iterations of the "
+                                                                        "main stage (default 300).", min=1)] = None,
+    device: Annotated[str, typer.Option("--device", help="auto (CUDA when present), cpu or cuda[:N].")] = "auto",
+    out_format: Annotated[OutFormat, typer.Option("--format", help="smpl.npz or smpl.json.")] = OutFormat.npz,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Fit SMPL to TRACKS (a tracks.json) and write OUT/smpl.npz: per person and frame the SMPL parameters in
     that frame's camera, and the 24 SMPL joints in metres."""

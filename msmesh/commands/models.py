@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -30,7 +32,8 @@ def list_models() -> None:
 
 
 @app.command("download")
-def download(names: list[str] = typer.Argument(None, help="Registry names (default: all published ones).")) -> None:
+def download(names: Annotated[list[str] | None, typer.Argument(
+        help="Registry names (default: all published ones).")] = None) -> None:
     """Fetch weights into the Hub cache so later runs work offline."""
     wanted = names or [n for n, e in hub.REGISTRY.items() if e.published]
     if not wanted:

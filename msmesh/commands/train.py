@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -72,23 +73,25 @@ def _finetune_keypoints(kind: str, data: list[Path], out: Path, hmr, bm, steps: 
 
 
 def command(
-    model: ModelKind = typer.Argument(..., help="hmr (per frame) or thmmr (temporal, on frozen HMR features)."),
-    data: list[Path] = typer.Option(..., "--data", help="A run folder made by `msmesh reconstruct` (repeat "
-                                    "--data for several)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder: model.safetensors, config.json, "
-                             "train_state.pt."),
-    steps: int = typer.Option(2000, "--steps", min=1, help="Optimisation steps."),
-    batch_size: int = typer.Option(32, "--batch-size", min=1, help="Crops (hmr) or 13-frame windows (thmmr) "
-                                   "per step."),
-    config: Path | None = typer.Option(None, "--config", help="JSON with RegressorConfig fields (e.g. smaller "
-                                       "'width'/'layers', 'image_size', 'encoder': transformer|conv|gru)."),
-    init: Path | None = typer.Option(None, "--init", help="Start from these weights; for thmmr the HMR whose "
-                                     "frozen encoder it uses (default: the shipped msmesh HMR, fine-tuned)."),
-    resume: bool = typer.Option(False, "--resume", help="Continue from OUT/train_state.pt."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda[:N]."),
-    lr: float = typer.Option(1e-4, "--lr", help="Adam learning rate."),
-    body_model: str = typer.Option("open", "--body-model", help="open, smpl or a path to a SMPL file."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    model: Annotated[ModelKind, typer.Argument(help="hmr (per frame) or thmmr (temporal, on frozen HMR features).")],
+    data: Annotated[list[Path], typer.Option("--data", help="A run folder made by `msmesh reconstruct` (repeat "
+                                                            "--data for several).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: model.safetensors, config.json, "
+                                                          "train_state.pt.")],
+    steps: Annotated[int, typer.Option("--steps", min=1, help="Optimisation steps.")] = 2000,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Crops (hmr) or 13-frame windows (thmmr) "
+                                                                        "per step.")] = 32,
+    config: Annotated[Path | None, typer.Option("--config", help="JSON with RegressorConfig fields (e.g. smaller "
+                                                                 "'width'/'layers', 'image_size', 'encoder': "
+                                                                 "transformer|conv|gru).")] = None,
+    init: Annotated[Path | None, typer.Option("--init", help="Start from these weights; for thmmr the HMR whose "
+                                                             "frozen encoder it uses (default: the shipped "
+                                                             "msmesh HMR, fine-tuned).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/train_state.pt.")] = False,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda[:N].")] = "auto",
+    lr: Annotated[float, typer.Option("--lr", help="Adam learning rate.")] = 1e-4,
+    body_model: Annotated[str, typer.Option("--body-model", help="open, smpl or a path to a SMPL file.")] = "open",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Train HMR or t-HMMR on run folders; writes weights that `msmesh regress --weights OUT` loads."""
     kind = model.value if isinstance(model, ModelKind) else str(model)
