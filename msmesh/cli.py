@@ -105,9 +105,11 @@ def _one_line_warning(message: Warning | str, category: type[Warning], *args: An
 
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app; user errors become one line and exit code 2."""
+    from msmesh.commands.eval import legacy_argv
+
     warnings.showwarning = _one_line_warning
     try:
-        result = app(args=argv, standalone_mode=False)
+        result = app(args=legacy_argv(list(sys.argv[1:] if argv is None else argv)), standalone_mode=False)
     except MsmeshError as exc:
         print(f"msmesh: error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code

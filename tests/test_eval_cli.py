@@ -63,3 +63,23 @@ def test_h36m_through_the_cli_and_rescore(capsys: pytest.CaptureFixture[str], tm
     again = _json_out(capsys, ["eval", "--dataset", "h36m", "--rescore", str(preds), "--json"])
     for row in again["rows"]:
         assert row["pa_mpjpe_mm"] == pytest.approx(rows[row["method"]]["pa_mpjpe_mm"], rel=1e-9)
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["eval", "--dataset", "ava", "--root", "R"], ["eval", "ava", "--root", "R"]),
+    (["eval", "--root", "R", "--dataset=h36m"], ["eval", "h36m", "--root", "R"]),
+    (["eval", "--rescore", "p.npz"], ["eval", "synthetic", "--rescore", "p.npz"]),
+    (["eval"], ["eval", "synthetic"]),
+    (["eval", "3dpw", "--root", "R"], ["eval", "3dpw", "--root", "R"]),
+    (["eval", "--help"], ["eval", "--help"]),
+    (["fit", "--dataset", "x"], ["fit", "--dataset", "x"]),
+])
+def test_old_eval_dataset_option_is_rewritten_to_the_subcommand(argv: list[str], expected: list[str]) -> None:
+    from msmesh.commands.eval import legacy_argv
+
+    assert legacy_argv(argv) == expected
+
+
+def test_eval_subcommand_form_gives_the_same_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", "ava"]) == 2 and "needs --root" in capsys.readouterr().err
+    assert main(["eval", "synthetic", "--prior", "wishful"]) == 2 and "--prior" in capsys.readouterr().err
