@@ -20,7 +20,7 @@ from msmesh import __version__
 try:  # typer >= 0.20 vendors click as typer._click; older releases use click itself
     from typer._click.exceptions import ClickException as _ClickException
 except ImportError:  # pragma: no cover
-    from click.exceptions import ClickException as _ClickException
+    from click.exceptions import ClickException as _ClickException  # type: ignore[assignment]
 
 from msmesh.errors import MsmeshError, MsmeshWarning
 

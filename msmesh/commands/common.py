@@ -37,7 +37,7 @@ def resolve_init(init: str, weights: str | None) -> str:
 def pipeline_options(**values: Any) -> PipelineOptions:
     """``PipelineOptions`` from parsed command-line values: enums become their values, paths strings, and
     ``init`` is resolved (``auto``; only the optimizer uses it)."""
-    plain = {k: (v.value if isinstance(v, Enum) else str(v) if isinstance(v, Path) else v)
+    plain: dict[str, Any] = {k: (v.value if isinstance(v, Enum) else str(v) if isinstance(v, Path) else v)
              for k, v in values.items()}
     if "init" in plain:
         optimize = plain.get("method", Method.optimize.value) == Method.optimize.value

@@ -51,7 +51,7 @@ def synthetic_result(raw: dict[str, Any]) -> dict[str, Any]:
             for mode, row in raw["modes"].items()]
     columns = [column("pa_mpjpe_mm", "PA-MPJPE ↓ (mm)"), column("pa_mpjpe_truncated_mm", "PA-MPJPE truncated ↓"),
                column("cross_shot_pck", "cross-shot PCK@0.1 ↑", scale=100.0), column("seconds", "time (s)")]
-    counts = {k: raw[k] for k in ("seed", "sequences", "frames", "truncated_frames") if k in raw}
+    counts: dict[str, Any] = {k: raw[k] for k in ("seed", "sequences", "frames", "truncated_frames") if k in raw}
     return make_result("synthetic", "synthetic multi-shot benchmark (Table 1 style)", columns, rows, counts,
                        options=raw.get("options", {}),
                        notes=["generated sequences of the body model with simulated cuts and close-ups"])
@@ -62,7 +62,8 @@ def table3_result(raw: dict[str, Any]) -> dict[str, Any]:
     rows = [{"method": name, **vals} for name, vals in raw["methods"].items()]
     columns = [column("mpjpe_mm", "MPJPE ↓ (mm)"), column("mpjpe_near_gap_mm", "near a gap ↓"),
                column("mpjpe_truncated_mm", "truncated ↓"), column("train_seconds", "train (s)")]
-    counts = {k: raw[k] for k in ("frames_evaluated", "frames_near_gap", "frames_truncated") if k in raw}
+    counts: dict[str, Any] = {k: raw[k] for k in ("frames_evaluated", "frames_near_gap", "frames_truncated")
+                              if k in raw}
     return make_result("synthetic-temporal", "temporal regressors on generated sequences with gaps (Table 3 "
                        "style)", columns, rows, counts, options=raw.get("config", {}),
                        notes=[f"rest pose facing the camera: {raw['rest_pose_facing_camera_mpjpe_mm']:.1f} mm"])
@@ -81,10 +82,10 @@ def _run_synthetic(seed: int, quick: bool, temporal: bool, body_model: str, fit_
     from msmesh.body import load_body_model
     from msmesh.eval.synthetic import SyntheticConfig, run_benchmark
 
-    cfg = SyntheticConfig(seed=seed)
+    syn = SyntheticConfig(seed=seed)
     if quick:
-        cfg = SyntheticConfig(seed=seed, clips=cfg.clips[:2], procedural=1, frames=16)
-    return synthetic_result(run_benchmark(load_body_model(body_model), cfg, **fit_options))
+        syn = SyntheticConfig(seed=seed, clips=syn.clips[:2], procedural=1, frames=16)
+    return synthetic_result(run_benchmark(load_body_model(body_model), syn, **fit_options))
 
 
 def _movenet_detector() -> Callable[[Path, np.ndarray], np.ndarray]:

@@ -18,7 +18,10 @@ def rich_progress(console: Console | None = None, enabled: bool = True) \
     """Yield a pipeline progress factory: ``factory(stage, total) → advance(n)``, one bar per stage."""
     console = console or Console(stderr=True)
     if not enabled:
-        yield lambda stage, total: (lambda n=1: None)
+        def nothing(n: int = 1) -> None:
+            return None
+
+        yield lambda stage, total: nothing
         return
     columns = (SpinnerColumn(), TextColumn("[bold]{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -63,10 +63,11 @@ def _finetune_keypoints(kind: str, data: list[Path], out: Path, hmr, bm, steps: 
     opts = KeypointTrainOptions(steps=steps, batch_size=batch_size, lr=lr)
     log = console.print
     if kind == "hmr":
+        model: Any
         model, _ = kp_hmr(dataset, bm, opts=opts, init=hmr, log=log)
     else:
-        model, _ = train_temporal(dataset, bm, hmr, opts=opts, init=hub.load_regressor(None, temporal=True),
-                                  log=log)
+        thmmr: Any = hub.load_regressor(None, temporal=True)
+        model, _ = train_temporal(dataset, bm, hmr, opts=opts, init=thmmr, log=log)
     model.config.extra = {**model.config.extra, "fine_tuned_on": [str(d) for d in data], "fine_tune_steps": steps}
     hub.save_regressor(model, out)
     console.print(f"weights: {out / hub.WEIGHTS_FILE}")
@@ -99,13 +100,13 @@ def command(
     console = Console(stderr=True, quiet=quiet)
     bm = _body_model(body_model)
     if config is None:
-        base_hmr = hub.load_regressor(init, temporal=False, device=dev)
+        base_hmr: Any = hub.load_regressor(init, temporal=False, device=dev)
         if base_hmr.config.input == "keypoints":
             if resume:
                 raise InputError("--resume: keypoint models fine-tune in one go; run again without --resume")
             _finetune_keypoints(kind, data, out, base_hmr, bm, steps, batch_size, lr, console)
             return
-    hmr = None
+    hmr: Any = None
     if kind == "thmmr" or init is not None:
         hmr = hub.load_regressor(init, temporal=False, device=dev)
     cfg = _config(kind, config, hmr.config if hmr is not None else None)
