@@ -138,19 +138,6 @@ def load_body_model(name_or_path: str | os.PathLike[str] | None = None, device: 
     return BodyModel(data, name=name, source=str(path)).to(device)
 
 
-def batch_rodrigues(rot_vecs: Tensor) -> Tensor:
-    """Axis-angle (N,3) -> rotation matrices (N,3,3) (same formula as smplx, incl. its 1e-8 offset)."""
-    angle = torch.norm(rot_vecs + 1e-8, dim=1, keepdim=True)
-    axis = rot_vecs / angle
-    cos = torch.cos(angle)[:, :, None]
-    sin = torch.sin(angle)[:, :, None]
-    rx, ry, rz = axis.unbind(1)
-    zeros = torch.zeros_like(rx)
-    K = torch.stack([zeros, -rz, ry, rz, zeros, -rx, -ry, rx, zeros], dim=1).view(-1, 3, 3)
-    eye = torch.eye(3, dtype=rot_vecs.dtype, device=rot_vecs.device)[None]
-    return eye + sin * K + (1 - cos) * torch.bmm(K, K)
-
-
 class BodyModel(nn.Module):
     """SMPL-format body model (24 joints, 10 betas) with a full mesh path and a fast joints-only path."""
 
