@@ -208,7 +208,7 @@ def window_batch(samples: Sequence[FrameSample], feats: torch.Tensor, seqs: dict
 def _save_state(path: Path, model: HMR | THMMR, optim: torch.optim.Optimizer, step: int) -> None:
     import io
 
-    from msmesh.data import atomic_write_bytes
+    from msmesh.atomic import atomic_write_bytes
 
     buf = io.BytesIO()
     torch.save({"model": model.state_dict(), "optim": optim.state_dict(), "step": step,
