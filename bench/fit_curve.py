@@ -57,7 +57,7 @@ def draw(curves: dict[str, list[tuple[float, float]]], path: str, title: str) ->
         for p in pts:
             cv2.circle(img, tuple(int(v) for v in p), 3, color, -1, cv2.LINE_AA)
         cv2.putText(img, name, (w - right - 230, top + 25 + 22 * i), font, 0.55, color, 2, cv2.LINE_AA)
-    from msmesh.data import atomic_output
+    from msmesh.atomic import atomic_output
 
     with atomic_output(path) as tmp:  # keeps the .png suffix, so imwrite knows the format
         cv2.imwrite(str(tmp), img)

@@ -3,28 +3,25 @@
 Every stage of the pipeline hands the next one of these objects, and saves it into the run folder so a
 rerun can skip the stage. The files are contracts (see DESIGN.md): each JSON file carries
 ``"format": "msmesh/<name>@1"``; loaders validate every field and name the file and field that is wrong.
-All writes are atomic (temporary file in the same folder, then ``os.replace``), so a crash never leaves a
-half-written file behind.
+All writes are atomic (:mod:`msmesh.atomic`), so a crash never leaves a half-written file behind; the JSON
+field checks are :mod:`msmesh.jsonread`'s.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import math
 import os
-import tempfile
 import zipfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from msmesh.errors import FormatError, InputError, OutputError, ResultError
+from msmesh.atomic import atomic_save_npz, atomic_write_json
+from msmesh.errors import FormatError, InputError, ResultError
+from msmesh.jsonread import MAX_FRAME_INDEX, JsonReader, read_array, read_json
 
 VIDEO_FORMAT = "msmesh/video@2"
 VIDEO_FORMATS_READ = ("msmesh/video@1", VIDEO_FORMAT)  # @2 added timestamps, range, rotation, skipped_frames
@@ -44,190 +41,7 @@ MAX_PIXEL_VALUE = 1e6
 MAX_CONFIDENCE = 1000.0  # the fit measured finite up to 1e4 and diverging at 9e5
 MAX_IMAGE_SIDE = 100_000
 MAX_FPS = 10_000.0
-MAX_FRAME_INDEX = 2**31 - 1
 MAX_WORLD_METRES = 1000.0  # world landmarks are hip-centred: a body is a couple of metres across
-
-
-# --------------------------------------------------------------------------- atomic writes
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _publish(tmp: Path, target: Path) -> None:
-    """Give the temporary file normal permissions (mkstemp makes it 0600) and move it into place."""
-    os.chmod(tmp, 0o666 & ~_umask())
-    os.replace(tmp, target)
-
-
-@contextmanager
-def _atomic_target(path: str | os.PathLike[str], keep_suffix: bool = False) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success move it into place, on failure remove it."""
-    target = Path(path)
-    suffix = f".tmp{target.suffix}" if keep_suffix else ".tmp"
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
-    except OSError as exc:
-        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        _publish(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically."""
-    with _atomic_target(path) as tmp:
-        tmp.write_bytes(data)
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write UTF-8 ``text`` to ``path`` atomically."""
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> None:
-    """Write ``obj`` as indented JSON to ``path`` atomically."""
-    atomic_write_text(path, json.dumps(obj, indent=1, allow_nan=False) + "\n")
-
-
-def atomic_save_npz(path: str | os.PathLike[str], **arrays: np.ndarray) -> None:
-    """Save arrays as an uncompressed ``.npz`` atomically."""
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    atomic_write_bytes(path, buf.getvalue())
-
-
-def atomic_output(path: str | os.PathLike[str]) -> contextlib.AbstractContextManager[Path]:
-    """Context manager giving a temporary file path that replaces ``path`` when the block succeeds.
-
-    For writers that need a filename (video encoders, mesh exporters). The temporary path keeps the
-    target's suffix so format-sniffing libraries still work.
-    """
-    return _atomic_target(path, keep_suffix=True)
-
-
-# --------------------------------------------------------------------------- validation helpers
-
-
-class _Reader:
-    """Field access on a parsed JSON object that raises FormatError naming file and field."""
-
-    def __init__(self, path: str | os.PathLike[str], obj: Any, prefix: str = "") -> None:
-        self.path = path
-        self.obj = obj
-        self.prefix = prefix
-
-    def name(self, key: str | int) -> str:
-        if isinstance(key, int):
-            return f"{self.prefix}[{key}]"
-        return f"{self.prefix}.{key}" if self.prefix else key
-
-    def fail(self, key: str | int, problem: str) -> FormatError:
-        return FormatError(self.path, self.name(key), problem)
-
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ..., check: Callable[[Any], bool]
-            | None = None, expect: str = "") -> Any:
-        if not isinstance(self.obj, dict):
-            raise FormatError(self.path, self.prefix or "<root>", "expected a JSON object")
-        if key not in self.obj:
-            if default is not ...:
-                return default
-            raise self.fail(key, "missing")
-        value = self.obj[key]
-        if kind in (int, float) or kind == (int, float):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise self.fail(key, f"expected a number, got {type(value).__name__}")
-            try:
-                as_float = float(value)
-            except OverflowError:
-                raise self.fail(key, "number out of range") from None
-            if not math.isfinite(as_float):
-                raise self.fail(key, "must be finite")
-            if kind is int and not (isinstance(value, int) or as_float.is_integer()):
-                raise self.fail(key, f"expected an integer, got {as_float:.6g}")
-            value = int(value) if kind is int else float(value)
-        elif not isinstance(value, kind):
-            want = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-            raise self.fail(key, f"expected {want}, got {type(value).__name__}")
-        if check is not None and not check(value):
-            raise self.fail(key, expect or f"invalid value {value!r}")
-        return value
-
-    def child(self, key: str | int) -> _Reader:
-        value = self.obj[key]
-        return _Reader(self.path, value, self.name(key))
-
-
-def parse_json(text: str, path: str | os.PathLike[str]) -> Any:
-    """``json.loads`` whose every failure (syntax, absurd nesting, 5000-digit numbers) is one InputError."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
-    except RecursionError as exc:
-        raise InputError(f"{path}: JSON nested too deeply to be a msmesh file") from exc
-    except ValueError as exc:  # e.g. an integer literal beyond Python's digit limit
-        raise InputError(f"{path}: unreadable JSON ({exc})") from exc
-
-
-def _read_json(path: str | os.PathLike[str], expected_format: str | tuple[str, ...]) -> dict[str, Any]:
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"{p}: file not found")
-    if p.is_dir():
-        raise InputError(f"{p}: is a folder, expected a JSON file")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{p}: cannot read: {exc}") from exc
-    if not text.strip():
-        raise InputError(f"{p}: file is empty")
-    obj = parse_json(text, p)
-    if not isinstance(obj, dict):
-        raise FormatError(p, "<root>", "expected a JSON object")
-    fmt = obj.get("format")
-    accepted = (expected_format,) if isinstance(expected_format, str) else expected_format
-    if fmt is not None and fmt not in accepted:
-        raise FormatError(p, "format", f"expected {' or '.join(repr(a) for a in accepted)}, got {fmt!r}")
-    return obj
-
-
-def _array(reader: _Reader, key: str, shape_tail: tuple[int, ...], dtype: type = float,
-           length: int | None = None, allow_nan: bool = False) -> np.ndarray:
-    raw = reader.get(key, list)
-    try:
-        arr = np.asarray(raw, dtype=np.float64)
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise reader.fail(key, f"expected a numeric array: {exc}") from exc
-    if len(raw) == 0:
-        arr = arr.reshape((0, *shape_tail))
-    if arr.shape[1:] != shape_tail:
-        want = "×".join(str(s) for s in ("T", *shape_tail))
-        raise reader.fail(key, f"expected shape {want}, got {'×'.join(map(str, arr.shape))}")
-    if length is not None and arr.shape[0] != length:
-        raise reader.fail(key, f"expected {length} entries (one per frame), got {arr.shape[0]}")
-    if not allow_nan and not np.all(np.isfinite(arr)):
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        raise reader.fail(key, f"non-finite value at index {tuple(int(i) for i in bad)}")
-    if dtype is int:
-        if np.any(arr != np.round(arr)):
-            raise reader.fail(key, "expected integers")
-        if arr.size and np.abs(arr).max() > MAX_FRAME_INDEX:
-            raise reader.fail(key, f"integer out of range (|value| ≤ {MAX_FRAME_INDEX})")
-        return arr.astype(np.int64)
-    return arr.astype(np.float64)
 
 
 # --------------------------------------------------------------------------- video.json
@@ -292,7 +106,7 @@ class VideoInfo:
                 "timestamps": None if self.timestamps is None else [round(float(t), 6) for t in self.timestamps]}
 
     @staticmethod
-    def from_reader(r: _Reader) -> VideoInfo:
+    def from_reader(r: JsonReader) -> VideoInfo:
         positive = (lambda v: v > 0, "must be > 0")
         info = VideoInfo(
             source=r.get("source", str),
@@ -304,19 +118,19 @@ class VideoInfo:
             rotation=r.get("rotation", int, default=0, check=lambda v: v % 90 == 0, expect="must be a multiple of 90"),
             skipped_frames=r.get("skipped_frames", int, default=0, check=lambda v: v >= 0, expect="must be ≥ 0"),
         )
-        frames = _array(r, "sampled_frames", (), dtype=int) if "sampled_frames" in r.obj else np.arange(0)
+        frames = read_array(r, "sampled_frames", (), dtype=int) if "sampled_frames" in r.obj else np.arange(0)
         if frames.size and (np.any(np.diff(frames) <= 0) or frames[0] < 0):
             raise r.fail("sampled_frames", "must be increasing non-negative frame indices")
         if frames.size and info.frame_count and frames[-1] >= info.frame_count:
             raise r.fail("sampled_frames", f"index {int(frames[-1])} ≥ frame_count {info.frame_count}")
         info.sampled_frames = [int(f) for f in frames]
         if r.obj.get("timestamps") is not None:
-            t = _array(r, "timestamps", (), length=info.frame_count)
+            t = read_array(r, "timestamps", (), length=info.frame_count)
             if t.size and np.any(np.diff(t) <= 0):
                 raise r.fail("timestamps", "must be increasing")
             info.timestamps = [float(x) for x in t]
         if r.obj.get("range") is not None:
-            first, end = (int(x) for x in _array(r, "range", (), dtype=int, length=2))
+            first, end = (int(x) for x in read_array(r, "range", (), dtype=int, length=2))
             if not 0 <= first < end <= info.frame_count:
                 raise r.fail("range", f"expected [first, end) with 0 ≤ first < end ≤ {info.frame_count}")
             info.range = (first, end)
@@ -330,7 +144,7 @@ def save_video_json(path: str | os.PathLike[str], info: VideoInfo) -> None:
 
 def load_video_json(path: str | os.PathLike[str]) -> VideoInfo:
     """Read and validate ``video.json``."""
-    return VideoInfo.from_reader(_Reader(path, _read_json(path, VIDEO_FORMATS_READ)))
+    return VideoInfo.from_reader(JsonReader(path, read_json(path, VIDEO_FORMATS_READ)))
 
 
 # --------------------------------------------------------------------------- shots.json
@@ -348,9 +162,9 @@ class Shot:
         return self.start <= frame < self.end
 
 
-def _shots_from(r: _Reader, key: str) -> list[Shot]:
+def _shots_from(r: JsonReader, key: str) -> list[Shot]:
     raw = r.get(key, list)
-    shots = []
+    shots: list[Shot] = []
     for i in range(len(raw)):
         s = r.child(key).child(i)
         shot = Shot(id=s.get("id", int), start=s.get("start", int, check=lambda v: v >= 0, expect="must be ≥ 0"),
@@ -377,7 +191,7 @@ def save_shots_json(path: str | os.PathLike[str], shots: list[Shot]) -> None:
 
 def load_shots_json(path: str | os.PathLike[str]) -> list[Shot]:
     """Read and validate ``shots.json``."""
-    return _shots_from(_Reader(path, _read_json(path, SHOTS_FORMAT)), "shots")
+    return _shots_from(JsonReader(path, read_json(path, SHOTS_FORMAT)), "shots")
 
 
 def shot_of_frame(shots: list[Shot], frame: int) -> int:
@@ -460,7 +274,7 @@ def save_tracks(path: str | os.PathLike[str], tracks: Tracks) -> None:
 
 def load_tracks(path: str | os.PathLike[str]) -> Tracks:
     """Read and validate ``tracks.json`` (DESIGN.md), naming the file and field of any problem."""
-    r = _Reader(path, _read_json(path, TRACKS_FORMATS_READ))
+    r = JsonReader(path, read_json(path, TRACKS_FORMATS_READ))
     video = VideoInfo.from_reader(r.child("video") if isinstance(r.obj.get("video"), dict)
                                   else _raise(r.fail("video", "missing or not an object")))
     _check_video_range(r.child("video"), video)
@@ -472,7 +286,7 @@ def load_tracks(path: str | os.PathLike[str]) -> Tracks:
     camera = None
     if "camera" in r.obj:
         c = r.child("camera")
-        center = _array(c, "center", ()) if "center" in c.obj else np.array([video.width / 2, video.height / 2])
+        center = read_array(c, "center", ()) if "center" in c.obj else np.array([video.width / 2, video.height / 2])
         if center.shape != (2,):
             raise c.fail("center", "expected [cx, cy]")
         if np.abs(center).max() > MAX_PIXEL_VALUE:
@@ -489,16 +303,16 @@ def load_tracks(path: str | os.PathLike[str]) -> Tracks:
         if pid in seen_ids:
             raise pr.fail("id", f"duplicate person id {pid}")
         seen_ids.add(pid)
-        frames = _array(pr, "frames", (), dtype=int)
+        frames = read_array(pr, "frames", (), dtype=int)
         n = len(frames)
         if n and np.any(np.diff(frames) <= 0):
             raise pr.fail("frames", "must be strictly increasing")
-        shot = _array(pr, "shot", (), dtype=int, length=n)
+        shot = read_array(pr, "shot", (), dtype=int, length=n)
         unknown = set(shot.tolist()) - shot_ids
         if unknown:
             raise pr.fail("shot", f"unknown shot id(s) {sorted(unknown)}")
-        bbox = _array(pr, "bbox", (4,), length=n)
-        keypoints = _array(pr, "keypoints", (NUM_COCO17, 3), length=n, allow_nan=True)
+        bbox = read_array(pr, "bbox", (4,), length=n)
+        keypoints = read_array(pr, "keypoints", (NUM_COCO17, 3), length=n, allow_nan=True)
         nan = ~np.isfinite(keypoints)
         if nan.any():
             t, k, _ = np.argwhere(nan)[0]
@@ -520,7 +334,7 @@ def load_tracks(path: str | os.PathLike[str]) -> Tracks:
     return Tracks(video=video, shots=shots, people=people, keypoint_format=kf, camera=camera)
 
 
-def _check_video_range(r: _Reader, video: VideoInfo) -> None:
+def _check_video_range(r: JsonReader, video: VideoInfo) -> None:
     """Bounds that keep the fit's arithmetic finite (a 1e300-pixel image is not a video)."""
     for key, value, limit in (("width", video.width, MAX_IMAGE_SIDE), ("height", video.height, MAX_IMAGE_SIDE),
                               ("fps", video.fps, MAX_FPS), ("frame_count", video.frame_count, MAX_FRAME_INDEX)):
@@ -528,9 +342,9 @@ def _check_video_range(r: _Reader, video: VideoInfo) -> None:
             raise r.fail(key, f"{value:.3g} out of range (≤ {limit:g})")
 
 
-def _visibility_array(r: _Reader, key: str, shape_tail: tuple[int, ...], n: int, limit: float) -> np.ndarray:
+def _visibility_array(r: JsonReader, key: str, shape_tail: tuple[int, ...], n: int, limit: float) -> np.ndarray:
     """A per-frame point array whose last column is a visibility in [0, 1] and the rest |coordinates| ≤ limit."""
-    arr = _array(r, key, shape_tail, length=n)
+    arr = read_array(r, key, shape_tail, length=n)
     if arr.size and np.abs(arr[..., :-1]).max() > limit:
         raise r.fail(key, f"value {np.abs(arr[..., :-1]).max():.3g} out of range (|value| ≤ {limit:.0e})")
     vis = arr[..., -1]
@@ -695,7 +509,7 @@ def load_smpl(path: str | os.PathLike[str]) -> FitResult:
     if not p.exists():
         raise InputError(f"{p}: file not found")
     if p.suffix == ".json":
-        obj = _read_json(p, SMPL_FORMAT)
+        obj = read_json(p, SMPL_FORMAT)
 
         def get(key: str) -> np.ndarray:
             try:

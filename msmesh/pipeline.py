@@ -21,12 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from msmesh import run_files, stages
-from msmesh.data import atomic_write_json
+from msmesh.atomic import atomic_write_json
 from msmesh.errors import InputError, MsmeshError, OutputError
+from msmesh.jsonread import read_json
 from msmesh.options import PipelineOptions, ProgressFactory, RunSummary, StageReport
 from msmesh.runlock import run_lock
 
 RUN_MANIFEST = "run.json"
+RUN_FORMAT = "msmesh/run@1"
 def _no_progress(stage: str, total: int | None) -> Callable[[int], None]:
     return lambda n=1: None
 
@@ -54,12 +56,12 @@ class Pipeline:
         self._manifest = {}
         if path.exists():
             try:
-                self._manifest = json.loads(path.read_text())
-            except (OSError, ValueError, RecursionError):  # unreadable: every stage reruns
+                self._manifest = read_json(path, RUN_FORMAT)
+            except InputError:  # unreadable or another format: every stage reruns
                 self._manifest = {}
         if not isinstance(self._manifest, dict) or not isinstance(self._manifest.get("stages", {}), dict):
             self._manifest = {}
-        self._manifest.setdefault("format", "msmesh/run@1")
+        self._manifest.setdefault("format", RUN_FORMAT)
         self._manifest["stages"] = {k: v for k, v in self._manifest.get("stages", {}).items() if isinstance(v, dict)}
 
     def _save_manifest(self) -> None:

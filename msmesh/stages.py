@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from msmesh.atomic import atomic_write_json
 from msmesh.data import (
     Tracks,
-    atomic_write_json,
     load_shots_json,
     load_smpl,
     load_tracks,

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from msmesh import data
+from msmesh import atomic, data
 from msmesh.errors import FormatError, InputError, OutputError
 
 
@@ -177,8 +177,8 @@ def test_smpl_missing_array_names_field(tmp_path: Path) -> None:
 
 def test_atomic_write_leaves_no_partial_file(tmp_path: Path) -> None:
     target = tmp_path / "out.json"
-    data.atomic_write_text(target, "old")
-    with pytest.raises(RuntimeError), data.atomic_output(target) as tmp:
+    atomic.atomic_write_text(target, "old")
+    with pytest.raises(RuntimeError), atomic.atomic_output(target) as tmp:
         tmp.write_text("half")
         raise RuntimeError("crash mid-write")
     assert target.read_text() == "old"
@@ -189,4 +189,4 @@ def test_unwritable_output_is_output_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(OutputError, match="cannot write"):
-        data.atomic_write_text(blocker / "sub" / "out.json", "x")
+        atomic.atomic_write_text(blocker / "sub" / "out.json", "x")

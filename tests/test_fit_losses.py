@@ -47,6 +47,14 @@ def test_rotation_roundtrip_torch_numpy() -> None:
     assert torch.allclose(axis_angle_to_rotmat(torch.zeros(1, 3)), torch.eye(3)[None])
 
 
+def test_axis_angle_to_rotmat_gradient_finite_at_rest_and_batch_shape() -> None:
+    aa = torch.zeros(2, 5, 3, dtype=torch.float64, requires_grad=True)
+    r = axis_angle_to_rotmat(aa)
+    assert r.shape == (2, 5, 3, 3)
+    (r * torch.arange(9.0, dtype=torch.float64).reshape(3, 3)).sum().backward()
+    assert aa.grad is not None and torch.isfinite(aa.grad).all() and aa.grad.abs().max() > 0.1
+
+
 def test_canonical_joints_undo_global_rotation_and_position() -> None:
     rng = np.random.default_rng(1)
     joints = torch.tensor(rng.normal(size=(1, 24, 3)))

@@ -12,15 +12,9 @@ import torch
 from msmesh.regress import hub
 from msmesh.regress.crop import project_crop
 from msmesh.regress.hmr import HMR, RegressorConfig
+from msmesh.regress.samples import FrameSample, load_run_samples
 from msmesh.regress.skeleton import Skeleton
-from msmesh.regress.train import (
-    FrameSample,
-    TrainOptions,
-    augment_crop,
-    load_run_samples,
-    train_hmr,
-    train_thmmr,
-)
+from msmesh.regress.train import TrainOptions, augment_crop, train_hmr, train_thmmr
 from msmesh.rotations import axis_angle_to_rotmat
 
 TINY = dict(layers=(1, 1, 1, 1), width=4, hidden=64, ff_dim=32, image_size=64, dropout=0.0)

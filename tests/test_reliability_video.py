@@ -348,7 +348,7 @@ def test_killed_export_leaves_no_temp_file_after_resume(finished_run: tuple[Path
     run = _copy(finished_run, tmp_path)
     (run / "overlay.mp4").unlink()
     for target in (run / "overlay.mp4", run / "meshes" / "p0_f000000.obj"):  # a writer killed mid-file
-        code = ("import os, sys; from msmesh.data import atomic_output; "
+        code = ("import os, sys; from msmesh.atomic import atomic_output; "
                 "tmp = atomic_output(sys.argv[1]).__enter__(); tmp.write_bytes(b'x' * 1000); os._exit(9)")
         proc = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True, text=True)
         assert proc.returncode == 9, proc.stderr

@@ -30,8 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
+from msmesh.atomic import atomic_write_bytes
 from msmesh.body.joints import COCO17_SKELETON
-from msmesh.data import Tracks, atomic_write_bytes, load_tracks
+from msmesh.data import Tracks, load_tracks
 from msmesh.errors import InputError, MsmeshError
 from msmesh.eval.ava import box_iou, find_annotation_csvs, find_video, index_boxes, read_ava_csv, timestamp_to_frame
 from msmesh.eval.cutpairs import CutFrame, CutPair, CutPairSet, load_cut_pairs, save_cut_pairs, to_pixels

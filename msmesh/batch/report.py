@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from msmesh import __version__
+from msmesh.atomic import atomic_write_json
 from msmesh.batch.inputs import BatchItem
-from msmesh.data import atomic_write_json
 from msmesh.errors import FormatError
 
 REPORT_NAME = "batch_report.json"

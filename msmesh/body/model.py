@@ -35,6 +35,7 @@ from msmesh.body.joints import (
     smpl24_depths,
 )
 from msmesh.body.landmarks import landmark_regressor
+from msmesh.body.lbs import TreeLevels, chain_t, mv3_t, rodrigues_t
 from msmesh.body.smpl_file import check_smpl_arrays, load_smpl_npz, load_smpl_pickle
 from msmesh.errors import ModelUnavailableError
 
@@ -116,8 +117,8 @@ def load_body_model(name_or_path: str | os.PathLike[str] | None = None, device: 
         path = smpl_model_path()
         if path is None:
             where = os.environ.get("MSMESH_SMPL_DIR")
-            found = f"no SMPL file in MSMESH_SMPL_DIR={where}" if where else "MSMESH_SMPL_DIR is not set"
-            raise ModelUnavailableError(f"SMPL body model not found ({found}): {SMPL_HELP}")
+            why = f"no SMPL file in MSMESH_SMPL_DIR={where}" if where else "MSMESH_SMPL_DIR is not set"
+            raise ModelUnavailableError(f"SMPL body model not found ({why}): {SMPL_HELP}")
         name = "smpl"
     else:
         path = Path(key).expanduser()
@@ -138,21 +139,21 @@ def load_body_model(name_or_path: str | os.PathLike[str] | None = None, device: 
     return BodyModel(data, name=name, source=str(path)).to(device)
 
 
-def batch_rodrigues(rot_vecs: Tensor) -> Tensor:
-    """Axis-angle (N,3) -> rotation matrices (N,3,3) (same formula as smplx, incl. its 1e-8 offset)."""
-    angle = torch.norm(rot_vecs + 1e-8, dim=1, keepdim=True)
-    axis = rot_vecs / angle
-    cos = torch.cos(angle)[:, :, None]
-    sin = torch.sin(angle)[:, :, None]
-    rx, ry, rz = axis.unbind(1)
-    zeros = torch.zeros_like(rx)
-    K = torch.stack([zeros, -rz, ry, rz, zeros, -rx, -ry, rx, zeros], dim=1).view(-1, 3, 3)
-    eye = torch.eye(3, dtype=rot_vecs.dtype, device=rot_vecs.device)[None]
-    return eye + sin * K + (1 - cos) * torch.bmm(K, K)
-
-
 class BodyModel(nn.Module):
     """SMPL-format body model (24 joints, 10 betas) with a full mesh path and a fast joints-only path."""
+
+    # buffers registered in __init__ (declared for the type checker)
+    coco_vidx: Tensor
+    coco_cv: Tensor
+    coco_cj: Tensor
+    landmark_vidx: Tensor
+    landmark_cv: Tensor
+    landmark_cj: Tensor
+    fast_j_template: Tensor
+    fast_j_dirs: Tensor
+    fast_j_template_t: Tensor
+    fast_j_dirs_t: Tensor
+    fast_perm: Tensor
 
     def __init__(self, data: dict[str, Any], name: str, source: str = "") -> None:
         super().__init__()
@@ -225,19 +226,8 @@ class BodyModel(nn.Module):
         self._point_sets: dict[str, bool] = {}
         self._register_points("coco", c_v, vidx, c_j, data, posedirs, buf)
         self._register_points("lm", lm_v[:, lm_vidx], lm_vidx, lm_j, data, posedirs, buf)
-        depth = smpl24_depths()
-        self._levels = [[j for j in range(24) if depth[j] == d] for d in range(1, max(depth) + 1)]
-        self._level_parent_pos = []
-        prev = [0]
-        for lvl in self._levels:
-            self._level_parent_pos.append([prev.index(SMPL24_PARENTS[j]) for j in lvl])
-            prev = lvl
-        buf("fast_perm", np.argsort(np.concatenate([[0]] + self._levels)), torch.long)
-        self._perm_needed = bool(np.any(np.argsort(np.concatenate([[0]] + self._levels)) != np.arange(24)))
-        self._level_sel = [_selector(lvl) for lvl in self._levels]
-        self._levels_contiguous = sum(self._levels, [0]) == list(range(24))
-        self._split_sizes = [1] + [len(lvl) for lvl in self._levels]
-        self._level_parent_sel = [_selector(pp) for pp in self._level_parent_pos]
+        self._tree = TreeLevels.from_parents(SMPL24_PARENTS, smpl24_depths())
+        buf("fast_perm", self._tree.perm, torch.long)
         # batch-last forms for joints_only: rest joints (3,24,1) + (72 rows (c,j), 10) @ betasᵀ
         buf("fast_j_template_t", (jreg @ vt).T[:, :, None])
         buf("fast_j_dirs_t", np.einsum("jv,vck->cjk", jreg, sd).reshape(72, NUM_BETAS))
@@ -375,88 +365,14 @@ class BodyModel(nn.Module):
         go, bp, be, tr = self._inputs(global_orient, body_pose, betas, transl)
         B = go.shape[0]
         J = self.fast_j_template_t + (self.fast_j_dirs_t @ be.T).view(3, 24, B)  # rest joints (3,24,B)
-        rot = _rodrigues_t(torch.cat([go, bp], 1).view(B, 24, 3).permute(2, 1, 0).contiguous())  # (3,3,24,B)
+        rot = rodrigues_t(torch.cat([go, bp], 1).view(B, 24, 3).permute(2, 1, 0).contiguous())  # (3,3,24,B)
         rel = torch.cat([J[:, :1], J[:, 1:] - J[:, SMPL24_PARENTS[1:]]], 1)  # (3,24,B)
-        # kinematic chain, one batched step per tree level (split/unbind, not slices: cheaper backward)
-        if self._levels_contiguous:
-            rot_l = torch.split(rot, self._split_sizes, 2)
-            rel_l = torch.split(rel, self._split_sizes, 1)
-        else:
-            rot_l = [rot[:, :, :1]] + [_take(rot, sel, 2) for sel in self._level_sel]
-            rel_l = [rel[:, :1]] + [_take(rel, sel, 1) for sel in self._level_sel]
-        R_lvl = [rot_l[0]]
-        t_lvl = [rel_l[0]]
-        for k, psel in enumerate(self._level_parent_sel, 1):
-            Rp = _take(R_lvl[-1], psel, 2)
-            R_lvl.append(_mm3_t(Rp, rot_l[k]))
-            t_lvl.append(_mv3_t(Rp, rel_l[k]) + _take(t_lvl[-1], psel, 1))
-        Rw = torch.cat(R_lvl, 2)  # (3,3,24,B)
-        tw = torch.cat(t_lvl, 1)  # posed joints (3,24,B)
-        if self._perm_needed:
-            Rw = Rw[:, :, self.fast_perm]
-            tw = tw[:, self.fast_perm]
+        Rw, tw = chain_t(rot, rel, self._tree, self.fast_perm)  # (3,3,24,B), posed joints (3,24,B)
         # COCO-17 = regressor over LBS-posed vertices; only the vertices it touches matter
-        A_t = tw - _mv3_t(Rw, J)  # translation part of the skinning transforms (3,24,B)
+        A_t = tw - mv3_t(Rw, J)  # translation part of the skinning transforms (3,24,B)
         joints = tw.permute(2, 1, 0)
         coco = self._posed_points("coco", rot, Rw, A_t, be, joints)
         if landmarks:
             lms = self._posed_points("lm", rot, Rw, A_t, be, joints)
             return joints + tr[:, None], coco + tr[:, None], lms + tr[:, None]
         return joints + tr[:, None], coco + tr[:, None]
-
-
-def _rodrigues_t(rot_vecs: Tensor) -> Tensor:
-    """:func:`batch_rodrigues` batch-last, without the batched matmul: (3, ...) axis-angle → (3, 3, ...).
-
-    K² = a aᵀ − I for the unit axis a, so R = cos I + sin K + (1 − cos) a aᵀ, written entry by entry on the
-    (...)-shaped components (same 1e-8 offset as smplx; equal to float32 round-off)."""
-    v0, v1, v2 = (rot_vecs + 1e-8).unbind(0)
-    angle = torch.sqrt(v0 * v0 + v1 * v1 + v2 * v2)  # torch.norm over a leading dim is slow on CPU
-    x, y, z = (rot_vecs / angle).unbind(0)
-    cos = torch.cos(angle)
-    sin = torch.sin(angle)
-    c1 = 1 - cos
-    cx, cy, cz = c1 * x, c1 * y, c1 * z
-    sx, sy, sz = sin * x, sin * y, sin * z
-    cxy, cxz, cyz = cx * y, cx * z, cy * z
-    return torch.stack([
-        cos + cx * x, cxy - sz, cxz + sy,
-        cxy + sz, cos + cy * y, cyz - sx,
-        cxz - sy, cyz + sx, cos + cz * z,
-    ], 0).view(3, 3, *angle.shape)
-
-
-def _mm3_t(a: Tensor, b: Tensor) -> Tensor:
-    """Batch-last (3, 3, ...) @ (3, 3, ...), unrolled over the inner index (contiguous elementwise ops)."""
-    a0, a1, a2 = a.unbind(1)
-    b0, b1, b2 = b.unbind(0)
-    return a0[:, None] * b0[None] + a1[:, None] * b1[None] + a2[:, None] * b2[None]
-
-
-def _mv3_t(a: Tensor, v: Tensor) -> Tensor:
-    """Batch-last (3, 3, ...) @ (3, ...) unrolled."""
-    a0, a1, a2 = a.unbind(1)
-    v0, v1, v2 = v.unbind(0)
-    return a0 * v0[None] + a1 * v1[None] + a2 * v2[None]
-
-
-def _selector(idx: list[int]) -> slice | tuple[int, int] | list[int]:
-    """How to take ``idx`` along dim 1 cheaply: a slice (consecutive), (i, n) (one index repeated n times)
-    or the list itself (gather)."""
-    if idx == list(range(idx[0], idx[0] + len(idx))):
-        return slice(idx[0], idx[0] + len(idx))
-    if len(set(idx)) == 1:
-        return (idx[0], len(idx))
-    return idx
-
-
-def _take(x: Tensor, sel: slice | tuple[int, int] | list[int], dim: int) -> Tensor:
-    """``x`` indexed by a :func:`_selector` along ``dim``."""
-    if isinstance(sel, slice):
-        return x.narrow(dim, sel.start, sel.stop - sel.start)
-    if isinstance(sel, tuple):
-        i, n = sel
-        shape = list(x.shape)
-        shape[dim] = n
-        return x.narrow(dim, i, 1).expand(shape)
-    return x.index_select(dim, torch.as_tensor(sel, device=x.device))

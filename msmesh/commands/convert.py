@@ -10,13 +10,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from msmesh.atomic import atomic_output
 from msmesh.data import (
     MAX_FPS,
     MAX_IMAGE_SIDE,
     Shot,
     Tracks,
     VideoInfo,
-    atomic_output,
     load_tracks,
     save_tracks,
 )

@@ -21,7 +21,8 @@ from msmesh.device import resolve_device
 from msmesh.errors import InputError
 from msmesh.regress import hub
 from msmesh.regress.hmr import RegressorConfig
-from msmesh.regress.train import TrainOptions, load_runs, train_hmr, train_thmmr
+from msmesh.regress.samples import load_runs
+from msmesh.regress.train import TrainOptions, train_hmr, train_thmmr
 
 
 class ModelKind(str, Enum):

@@ -44,8 +44,9 @@ from typing import Any
 
 import numpy as np
 
-from msmesh.data import _read_json, _Reader, atomic_write_json
+from msmesh.atomic import atomic_write_json
 from msmesh.errors import FormatError
+from msmesh.jsonread import JsonReader, read_json
 
 CUTS_FORMAT = "msmesh/ava-cuts@1"
 STATUSES = ("accepted", "rejected", "pending")
@@ -103,7 +104,7 @@ class CutPairSet:
         return {s: sum(p.status == s for p in self.pairs) for s in STATUSES}
 
 
-def _frame(r: _Reader) -> CutFrame:
+def _frame(r: JsonReader) -> CutFrame:
     ts = r.get("timestamp", float, check=lambda v: v >= 0, expect="must be ≥ 0 seconds")
     box = np.asarray(r.get("box", list), dtype=object)
     try:
@@ -131,8 +132,8 @@ def _frame(r: _Reader) -> CutFrame:
 
 def load_cut_pairs(path: str | os.PathLike[str]) -> CutPairSet:
     """Read and validate a cut-pair file, naming the file and field of any problem."""
-    obj = _read_json(path, CUTS_FORMAT)
-    r = _Reader(path, obj)
+    obj = read_json(path, CUTS_FORMAT)
+    r = JsonReader(path, obj)
     if obj.get("format") != CUTS_FORMAT:
         raise r.fail("format", f"expected '{CUTS_FORMAT}' (a cut-pair file from tools/curate_ava_cuts.py)")
     kf = r.get("keypoint_format", str, default="coco17")

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from rich.table import Table
 
-from msmesh.data import atomic_save_npz, atomic_write_json
+from msmesh.atomic import atomic_save_npz, atomic_write_json
 from msmesh.errors import FormatError, InputError, MsmeshError
 
 RESULT_FORMAT = "msmesh/eval@1"

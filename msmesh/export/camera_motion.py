@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from msmesh.data import FitResult, Shot, atomic_write_json
+from msmesh.atomic import atomic_write_json
+from msmesh.data import FitResult, Shot
 
 CAMERAS_FORMAT = "msmesh/cameras@1"
 CONVENTION = ("X_after = R @ X_before + t maps camera coordinates of the shot before the cut to those of the "

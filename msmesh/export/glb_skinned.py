@@ -43,9 +43,10 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
+from msmesh.atomic import atomic_write_bytes
 from msmesh.body.joints import SMPL24_NAMES
 from msmesh.body.model import BodyModel
-from msmesh.data import Shot, SmplSequence, atomic_write_bytes, frame_seconds
+from msmesh.data import Shot, SmplSequence, frame_seconds
 from msmesh.export.objfile import vertex_normals
 from msmesh.render.interp import axis_angle_to_quat, frame_clock, interpolate_person, person_shots, shot_ids
 from msmesh.render.painter import person_colour

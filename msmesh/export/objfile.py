@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from msmesh.data import atomic_write_text
+from msmesh.atomic import atomic_write_text
 
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:

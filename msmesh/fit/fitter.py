@@ -106,7 +106,7 @@ from msmesh.fit.camera import default_center, default_focal, project
 from msmesh.fit.init import initial_parameters
 from msmesh.fit.prior import DEFAULT_PRIOR, build_pose_prior, mean_pose
 from msmesh.options import FIT_MODES
-from msmesh.rotations import rotmat_to_axis_angle
+from msmesh.rotations import axis_angle_to_rotmat, rotmat_to_axis_angle
 
 MODES = FIT_MODES
 # COCO-17 keypoints used in stage 1 (rigid-ish: face, shoulders, hips)
@@ -454,7 +454,7 @@ class MultiShotFitter:
             if b.prior_target is not None:
                 e = e + o.init_prior_weight * (b.prior_weight * (bp - b.prior_target).pow(2)).sum()
         if len(b.first):
-            rot = losses.rotmat(go)
+            rot = axis_angle_to_rotmat(go)
             pelvis = joints[:, 0]
             if b.consecutive:  # every pair is (t, t+1): slices instead of gathers, weight 0 between people
                 w_can, w_cam = _spread(w_can, b), _spread(w_cam, b)
@@ -571,7 +571,7 @@ class MultiShotFitter:
         yaw = torch.arange(k, dtype=go.dtype, device=go.device) * (2 * math.pi / k)
         turn = torch.zeros(k, 3, dtype=go.dtype, device=go.device)
         turn[:, 1] = yaw
-        rot = (losses.rotmat(go)[None] @ losses.rotmat(turn)[:, None]).reshape(k * n, 3, 3)
+        rot = (axis_angle_to_rotmat(go)[None] @ axis_angle_to_rotmat(turn)[:, None]).reshape(k * n, 3, 3)
         g = rotmat_to_axis_angle(rot).detach().requires_grad_(True)
         t = tr.detach().repeat(k, 1).requires_grad_(True)
         empty = torch.zeros(0, dtype=torch.long, device=go.device)

@@ -75,25 +75,6 @@ def consecutive_sq_diff(x: torch.Tensor) -> torch.Tensor:
     return d.reshape(d.shape[0], -1).pow(2).sum(-1)
 
 
-def rotmat(aa: torch.Tensor) -> torch.Tensor:
-    """(N, 3) axis-angle → (N, 3, 3) rotation matrices, R = cos θ I + sin θ [a]× + (1 − cos θ) a aᵀ.
-
-    Same values as :func:`msmesh.rotations.axis_angle_to_rotmat` (to float32 round-off) without its batched
-    3×3 matmul; the angle is kept off 0 (θ² ≥ 1e-16) so the gradient stays finite at the rest pose."""
-    theta2 = (aa * aa).sum(-1, keepdim=True)
-    theta = torch.sqrt(theta2.clamp_min(1e-16))
-    small = theta2 < 1e-8
-    # sin(θ)/θ, (1 − cos θ)/θ² with Taylor expansions near zero
-    a = torch.where(small, 1 - theta2 / 6, torch.sin(theta) / theta)
-    b = torch.where(small, 0.5 - theta2 / 24, (1 - torch.cos(theta)) / theta2.clamp_min(1e-16))
-    c = 1 - b * theta2  # cos θ
-    x, y, z = aa.unbind(-1)
-    zeros = torch.zeros_like(x)
-    k = torch.stack([zeros, -z, y, z, zeros, -x, -y, x, zeros], dim=-1).reshape(-1, 3, 3)
-    eye = torch.eye(3, dtype=aa.dtype, device=aa.device)
-    return c[..., None] * eye + a[..., None] * k + b[..., None] * (aa[:, :, None] * aa[:, None, :])
-
-
 def rotation_geodesic_sq(r1: torch.Tensor, r2: torch.Tensor) -> torch.Tensor:
     """A smooth stand-in for the squared geodesic angle between rotations: ‖R1 − R2‖_F² = 4(1 − cos θ).
 

@@ -6,15 +6,15 @@ and stage driver on top.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from msmesh.data import atomic_write_json
+from msmesh.atomic import atomic_write_json
 from msmesh.errors import FormatError, InputError
+from msmesh.jsonread import read_json
 
 DETECTIONS_FORMAT = "msmesh/detections@1"
 
@@ -83,7 +83,7 @@ def _detection(p: dict) -> Detection:
 def load_detections(path: str | Path) -> dict[int, list[Detection]]:
     """Read ``detections.json`` back."""
     try:
-        obj = json.loads(Path(path).read_text())
+        obj = read_json(path, DETECTIONS_FORMAT)
         if obj.get("format") != DETECTIONS_FORMAT:
             raise FormatError(path, "format", f"expected {DETECTIONS_FORMAT!r}")
         return {int(fr["frame"]): [_detection(p) for p in fr["people"]] for fr in obj["frames"]}

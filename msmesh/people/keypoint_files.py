@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from msmesh.body.joints import openpose25_to_coco17
-from msmesh.data import MAX_CONFIDENCE, MAX_FRAME_INDEX, MAX_PIXEL_VALUE, VideoInfo, parse_json
+from msmesh.data import MAX_CONFIDENCE, MAX_PIXEL_VALUE, VideoInfo
 from msmesh.errors import InputError
+from msmesh.jsonread import MAX_FRAME_INDEX, parse_json
 from msmesh.people.detection import Detection, keypoint_box
 
 _FRAME_NUMBER = re.compile(r"(\d+)(?!.*\d)")

@@ -353,7 +353,7 @@ def save_regressor(model: torch.nn.Module, out_dir: str | os.PathLike[str]) -> P
     """Write ``model.safetensors`` + ``config.json`` into ``out_dir`` (atomically); return the folder."""
     from safetensors.torch import save
 
-    from msmesh.data import atomic_write_bytes, atomic_write_text
+    from msmesh.atomic import atomic_write_bytes, atomic_write_text
 
     out = Path(out_dir)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}

@@ -1,10 +1,7 @@
 """Training HMR and t-HMMR on run folders (multi-shot pseudo-ground truth) — the library of `msmesh train`.
 
-A run folder made by ``msmesh reconstruct`` holds ``video.json`` (the source video), ``tracks.json``
-(boxes, detected COCO-17 keypoints) and ``smpl.npz`` (the optimised SMPL per person and frame). Each person
-frame becomes a :class:`FrameSample`: the crop (decoded from the source video), 2D targets in crop units
-(detected keypoints weighted by confidence, and the pseudo-GT joints projected with the run's camera), and
-the pseudo-GT rotations and betas.
+The samples come from :mod:`msmesh.regress.samples` (run folder → :class:`FrameSample`); this module is the
+losses, batching and the optimisation loops.
 
 Losses (paper §4): ``L_2D`` = L1 between projected predicted joints and the 2D targets; ``L_smpl`` = squared
 error of rotation matrices and betas against the pseudo-GT; for t-HMMR also smoothness of consecutive
@@ -19,9 +16,11 @@ Checkpoints: ``train_state.pt`` (model + optimiser + step, for ``resume``) and, 
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,28 +28,17 @@ import cv2
 import numpy as np
 import torch
 
+from msmesh.body.model import BodyModel
 from msmesh.errors import InputError
 from msmesh.regress import hub
-from msmesh.regress.crop import crop_image, image_to_crop_units, normalise, project_crop, square_box
+from msmesh.regress.crop import normalise, project_crop
 from msmesh.regress.hmr import HMR, RegressorConfig, SmplPrediction
+from msmesh.regress.samples import FrameSample
 from msmesh.regress.thmmr import THMMR
-from msmesh.rotations import axis_angle_to_rotmat, rotmat_to_axis_angle
+from msmesh.rotations import rotmat_to_axis_angle
 
 STATE_FILE = "train_state.pt"
 StepCallback = Callable[[int, int, dict[str, float]], None]
-
-
-@dataclass
-class FrameSample:
-    """One person in one frame: crop, 2D targets in crop units, pseudo-GT SMPL."""
-
-    crop: np.ndarray  # (S,S,3) uint8 RGB, square box ×1.2 around the person
-    kp2d: np.ndarray  # (17,3) COCO-17 detections: x, y in crop units [-0.5,0.5], confidence
-    j2d: np.ndarray  # (24,3) pseudo-GT SMPL joints projected: x, y crop units, weight
-    rotmat: np.ndarray  # (24,3,3) pseudo-GT rotations (joint 0 = global orient)
-    betas: np.ndarray  # (10,)
-    seq: int = 0  # sequence (run × person) id
-    time: int = 0  # timestamp on the video's sampled-frame timeline
 
 
 @dataclass
@@ -71,93 +59,6 @@ class TrainOptions:
     truncation_prob: float = 0.3
     checkpoint_every: int = 500
     seed: int = 0
-
-
-# --------------------------------------------------------------------------- run folders → samples
-
-
-def decode_frames(path: str | os.PathLike[str], wanted: Sequence[int]) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield (frame index, RGB uint8 frame) for the wanted frame indices, decoding the video once in order."""
-    import av
-
-    want = sorted(set(int(f) for f in wanted))
-    if not want:
-        return
-    try:
-        container = av.open(str(path))
-    except (OSError, av.FFmpegError) as exc:
-        raise InputError(f"{path}: cannot open video ({exc})") from exc
-    with container:
-        k = 0
-        for index, frame in enumerate(container.decode(video=0)):
-            if index == want[k]:
-                yield index, frame.to_ndarray(format="rgb24")
-                k += 1
-                if k == len(want):
-                    return
-    raise InputError(f"{path}: video ended before frame {want[k]}")
-
-
-def load_run_samples(run_dir: str | os.PathLike[str], body_model: torch.nn.Module, image_size: int = 224,
-                     seq_offset: int = 0) -> list[FrameSample]:
-    """All person frames of a run folder that have pseudo-GT in ``smpl.npz``, with crops decoded."""
-    from msmesh.data import load_smpl, load_tracks, load_video_json
-
-    run = Path(run_dir)
-    for name in ("video.json", "tracks.json", "smpl.npz"):
-        if not (run / name).exists():
-            raise InputError(f"{run}: {name} missing (train on run folders made by `msmesh reconstruct`)")
-    video = load_video_json(run / "video.json")
-    tracks = load_tracks(run / "tracks.json")
-    fit = load_smpl(run / "smpl.npz")
-    source = Path(video.source)
-    if not source.is_absolute() and not source.exists():
-        source = run / source
-    if not source.exists():
-        raise InputError(f"{run / 'video.json'}: source video {video.source} not found")
-    timeline = np.unique(np.concatenate([np.asarray(video.sampled_frames, np.int64)]
-                                        + [np.asarray(p.frames, np.int64) for p in fit.people]))
-    todo: dict[int, list[tuple[int, int, int]]] = {}  # frame → (person index, row in fit, row in track)
-    for pi, person in enumerate(fit.people):
-        try:
-            track = tracks.person(person.id)
-        except KeyError:
-            continue
-        row_of = {int(f): i for i, f in enumerate(track.frames.tolist())}
-        for r, f in enumerate(person.frames.tolist()):
-            if int(f) in row_of:
-                todo.setdefault(int(f), []).append((pi, r, row_of[int(f)]))
-    samples: list[FrameSample] = []
-    for frame, image in decode_frames(source, list(todo)):
-        for pi, r, tr in todo[frame]:
-            person, track = fit.people[pi], tracks.person(fit.people[pi].id)
-            centre, side = square_box(track.bbox[tr])
-            crop = crop_image(image, centre[0], float(side[0]), image_size)
-            kp = track.keypoints[tr].astype(np.float64)
-            kp_units = image_to_crop_units(kp[None, :, :2], centre, side)[0]
-            j = person.joints[r].astype(np.float64)
-            z = np.maximum(j[:, 2:3], 1e-2)
-            j_px = j[:, :2] / z * fit.focal + np.asarray(fit.center)
-            j_units = image_to_crop_units(j_px[None], centre, side)[0]
-            aa = np.concatenate([person.global_orient[r], person.body_pose[r]]).reshape(24, 3)
-            rot = axis_angle_to_rotmat(torch.from_numpy(aa.astype(np.float32))).numpy()
-            samples.append(FrameSample(
-                crop=crop, kp2d=np.concatenate([kp_units, kp[:, 2:3]], 1).astype(np.float32),
-                j2d=np.concatenate([j_units, np.ones((24, 1))], 1).astype(np.float32), rotmat=rot,
-                betas=person.betas.astype(np.float32), seq=seq_offset + person.id,
-                time=int(np.searchsorted(timeline, frame))))
-    return samples
-
-
-def load_runs(run_dirs: Sequence[str | os.PathLike[str]], body_model: torch.nn.Module,
-              image_size: int = 224) -> list[FrameSample]:
-    """Samples of several run folders; sequence ids are kept distinct across runs."""
-    out: list[FrameSample] = []
-    for i, run in enumerate(run_dirs):
-        out += load_run_samples(run, body_model, image_size, seq_offset=i * 1_000_000)
-    if not out:
-        raise InputError("no training samples: the run folders have no person frames with SMPL")
-    return out
 
 
 # --------------------------------------------------------------------------- augmentation
@@ -188,15 +89,16 @@ def augment_crop(crop: np.ndarray, points: list[np.ndarray], rng: np.random.Gene
 # --------------------------------------------------------------------------- losses
 
 
-def _body_joints(body_model: torch.nn.Module, rotmat: torch.Tensor, betas: torch.Tensor,
+def _body_joints(body_model: BodyModel, rotmat: torch.Tensor, betas: torch.Tensor,
                  canonical: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     n = rotmat.shape[0]
     aa = rotmat_to_axis_angle(rotmat.float())
     go = torch.zeros_like(aa[:, 0]) if canonical else aa[:, 0]
-    return body_model.joints_only(go, aa[:, 1:].reshape(n, 69), betas.float(), torch.zeros_like(aa[:, 0]))
+    joints, coco = body_model.joints_only(go, aa[:, 1:].reshape(n, 69), betas.float(), torch.zeros_like(aa[:, 0]))
+    return joints, coco
 
 
-def frame_losses(pred: SmplPrediction, batch: dict[str, torch.Tensor], body_model: torch.nn.Module,
+def frame_losses(pred: SmplPrediction, batch: dict[str, torch.Tensor], body_model: BodyModel,
                  config: RegressorConfig, opts: TrainOptions) -> dict[str, torch.Tensor]:
     """Per-frame losses (means over the frames where ``batch['valid']``)."""
     valid = batch["valid"].float()
@@ -217,7 +119,7 @@ def frame_losses(pred: SmplPrediction, batch: dict[str, torch.Tensor], body_mode
     }
 
 
-def smoothness_losses(pred: SmplPrediction, present: torch.Tensor, body_model: torch.nn.Module
+def smoothness_losses(pred: SmplPrediction, present: torch.Tensor, body_model: BodyModel
                       ) -> dict[str, torch.Tensor]:
     """Squared differences between consecutive present frames of each window (B,T): body-pose rotations and
     canonical joints (the Eq. 1/2 analogues of the paper for the regressor)."""
@@ -235,7 +137,7 @@ def smoothness_losses(pred: SmplPrediction, present: torch.Tensor, body_model: t
 def total_loss(parts: dict[str, torch.Tensor], opts: TrainOptions) -> torch.Tensor:
     w = {"2d": opts.w_2d, "joints2d": opts.w_joints2d, "pose": opts.w_pose, "betas": opts.w_betas,
          "smooth_pose": opts.w_smooth_pose, "smooth_joints": opts.w_smooth_joints}
-    return sum(w[k] * v for k, v in parts.items())
+    return functools.reduce(operator.add, (w[k] * v for k, v in parts.items()))
 
 
 # --------------------------------------------------------------------------- batches
@@ -303,10 +205,10 @@ def window_batch(samples: Sequence[FrameSample], feats: torch.Tensor, seqs: dict
 # --------------------------------------------------------------------------- loops
 
 
-def _save_state(path: Path, model: torch.nn.Module, optim: torch.optim.Optimizer, step: int) -> None:
+def _save_state(path: Path, model: HMR | THMMR, optim: torch.optim.Optimizer, step: int) -> None:
     import io
 
-    from msmesh.data import atomic_write_bytes
+    from msmesh.atomic import atomic_write_bytes
 
     buf = io.BytesIO()
     torch.save({"model": model.state_dict(), "optim": optim.state_dict(), "step": step,
@@ -314,7 +216,7 @@ def _save_state(path: Path, model: torch.nn.Module, optim: torch.optim.Optimizer
     atomic_write_bytes(path, buf.getvalue())
 
 
-def _load_state(path: Path, model: torch.nn.Module, optim: torch.optim.Optimizer) -> int:
+def _load_state(path: Path, model: HMR | THMMR, optim: torch.optim.Optimizer) -> int:
     state = torch.load(path, map_location="cpu", weights_only=True)
     saved = RegressorConfig.from_dict(json.loads(state["config"]))
     if saved != model.config:
@@ -324,7 +226,7 @@ def _load_state(path: Path, model: torch.nn.Module, optim: torch.optim.Optimizer
     return int(state["step"])
 
 
-def _run_loop(model: torch.nn.Module, params: list[torch.nn.Parameter], make_loss: Callable[[int], tuple[
+def _run_loop(model: HMR | THMMR, params: list[torch.nn.Parameter], make_loss: Callable[[int], tuple[
         torch.Tensor, dict[str, torch.Tensor]]], out_dir: Path | None, opts: TrainOptions, resume: bool,
         device: torch.device, on_step: StepCallback | None) -> list[float]:
     optim = torch.optim.Adam(params, lr=opts.lr, weight_decay=opts.weight_decay)
@@ -346,13 +248,13 @@ def _run_loop(model: torch.nn.Module, params: list[torch.nn.Parameter], make_los
             on_step(step + 1, opts.steps, {"loss": history[-1], **{k: float(v.detach()) for k, v in parts.items()}})
         if state_path is not None and (step + 1) % opts.checkpoint_every == 0:
             _save_state(state_path, model, optim, step + 1)
-    if state_path is not None:
+    if out_dir is not None and state_path is not None:
         _save_state(state_path, model, optim, opts.steps)
         hub.save_regressor(model.cpu().eval(), out_dir)
     return history
 
 
-def train_hmr(samples: Sequence[FrameSample], config: RegressorConfig, body_model: torch.nn.Module,
+def train_hmr(samples: Sequence[FrameSample], config: RegressorConfig, body_model: BodyModel,
               opts: TrainOptions | None = None, out_dir: str | os.PathLike[str] | None = None,
               init: torch.nn.Module | None = None, resume: bool = False, device: torch.device | str = "cpu",
               on_step: StepCallback | None = None) -> tuple[HMR, list[float]]:
@@ -390,7 +292,7 @@ def precompute_features(model: HMR | THMMR, samples: Sequence[FrameSample], devi
     return torch.cat(out)
 
 
-def train_thmmr(samples: Sequence[FrameSample], config: RegressorConfig, body_model: torch.nn.Module,
+def train_thmmr(samples: Sequence[FrameSample], config: RegressorConfig, body_model: BodyModel,
                 hmr: HMR, opts: TrainOptions | None = None, out_dir: str | os.PathLike[str] | None = None,
                 resume: bool = False, device: torch.device | str = "cpu", on_step: StepCallback | None = None,
                 features: torch.Tensor | None = None) -> tuple[THMMR, list[float]]:
@@ -402,6 +304,7 @@ def train_thmmr(samples: Sequence[FrameSample], config: RegressorConfig, body_mo
     if config.feat_dim != hmr.config.feat_dim:
         raise InputError("t-HMMR and HMR feature sizes differ")
     model = THMMR(config)
+    assert model.backbone is not None  # built with_backbone
     model.backbone.load_state_dict(hmr.backbone.state_dict())
     model.smpl_head.load_state_dict(hmr.smpl_head.state_dict())
     model.to(device)

@@ -23,8 +23,9 @@ import cv2
 import numpy as np
 import torch
 
+from msmesh.atomic import atomic_output
 from msmesh.body.model import BodyModel
-from msmesh.data import FitResult, Shot, VideoInfo, atomic_output
+from msmesh.data import FitResult, Shot, VideoInfo
 from msmesh.render.interp import FrameParams, frame_clock, interpolate_person, person_shots, sampling_step, shot_ids
 from msmesh.render.painter import MeshDraw, blend, person_colour, rasterize
 from msmesh.video.reader import iter_frames, pick_frames, quiet_ffmpeg
