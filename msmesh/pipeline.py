@@ -17,6 +17,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Collection
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,10 @@ from msmesh.runlock import run_lock
 RUN_MANIFEST = "run.json"
 RUN_FORMAT = "msmesh/run@1"
 def _no_progress(stage: str, total: int | None) -> Callable[[int], None]:
-    return lambda n=1: None
+    def advance(n: int = 1) -> None:
+        return None
+
+    return advance
 
 
 def _digest(obj: Any) -> str:
@@ -150,9 +154,8 @@ class Pipeline:
                 for stage in plan:
                     if only is not None and stage.name not in only:
                         continue
-                    reports.append(self._run_stage(
-                        stage, lambda stage=stage: stage.run(self.video, self.run_dir, self.options, self.progress),
-                        plan))
+                    run = partial(stage.run, self.video, self.run_dir, self.options, self.progress)
+                    reports.append(self._run_stage(stage, run, plan))
             except MsmeshError:
                 self._remove_if(created)
                 raise

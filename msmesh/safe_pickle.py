@@ -48,7 +48,7 @@ class SparseStub:
         state = self.__dict__.get("_state")
         if not isinstance(state, dict):
             raise ValueError("sparse matrix without state")
-        shape = state.get("_shape", state.get("shape"))
+        shape: Any = state.get("_shape", state.get("shape"))
         try:
             rows, cols = (int(s) for s in shape)
         except (TypeError, ValueError) as exc:
@@ -106,7 +106,7 @@ def _scalar(dtype: Any, *args: Any) -> Any:
     if not isinstance(dtype, np.dtype):
         raise UnsafePickleError("numpy scalar without a dtype")
     try:
-        from numpy._core.multiarray import scalar  # type: ignore[import-not-found]
+        from numpy._core.multiarray import scalar  # type: ignore[import-not-found, unused-ignore]  # numpy >= 2 only
     except ImportError:  # numpy < 2
         from numpy.core.multiarray import scalar  # type: ignore[no-redef]
     return scalar(dtype, *args)

@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from msmesh.atomic import atomic_write_json
 from msmesh.data import (
+    FitResult,
     Tracks,
     load_shots_json,
     load_smpl,
@@ -26,6 +28,9 @@ from msmesh.data import (
 )
 from msmesh.errors import NoPeopleError
 from msmesh.options import PipelineOptions, ProgressFactory, RunSummary, StageReport
+
+if TYPE_CHECKING:
+    from msmesh.body.model import BodyModel
 
 REGRESS_INIT_ITERS = 100  # L-BFGS iterations of the main fit stage when the regressor starts it (default 300)
 
@@ -136,8 +141,8 @@ def _frames_provider(video: Path, tracks: Tracks) -> Callable[[int], np.ndarray]
     return FrameCache(video, frames)
 
 
-def _regress(video: Path, tracks: Tracks, opts: PipelineOptions, body_model, progress: ProgressFactory,  # noqa: ANN001
-             temporal: bool | None = None):  # noqa: ANN202
+def _regress(video: Path, tracks: Tracks, opts: PipelineOptions, body_model: BodyModel, progress: ProgressFactory,
+             temporal: bool | None = None) -> FitResult:
     from msmesh.device import resolve_device
     from msmesh.regress.hub import load_regressor
     from msmesh.regress.predict import regress_tracks
@@ -157,13 +162,15 @@ def init_temporal(opts: PipelineOptions) -> bool:
 
 def _counter(progress: ProgressFactory, stage: str) -> Callable[[int, int], None]:
     """Adapt the pipeline's progress factory to the ``callback(done, total)`` style of fit and regress."""
-    state: dict[str, object] = {"done": 0, "advance": None}
+    advance: Callable[[int], None] | None = None
+    last = 0
 
     def callback(done: int, total: int) -> None:
-        if state["advance"] is None:
-            state["advance"] = progress(stage, total)
-        state["advance"](max(0, done - int(state["done"])))  # type: ignore[operator]
-        state["done"] = done
+        nonlocal advance, last
+        if advance is None:
+            advance = progress(stage, total)
+        advance(max(0, done - last))
+        last = done
 
     return callback
 
@@ -173,7 +180,7 @@ def _fit(video: Path, run: Path, opts: PipelineOptions, progress: ProgressFactor
 
     from msmesh.body import load_body_model
     from msmesh.device import resolve_device
-    from msmesh.fit.fitter import fit_tracks
+    from msmesh.fit.fitter import FitOptions, fit_tracks
 
     tracks = load_tracks(run / "tracks.json")
     device = resolve_device(opts.device)
@@ -183,15 +190,15 @@ def _fit(video: Path, run: Path, opts: PipelineOptions, progress: ProgressFactor
     else:
         init = (_regress(video, tracks, opts, body_model, progress, init_temporal(opts))
                 if opts.init == "regress" else None)
-        fit_options: dict = {"pose_prior_path": opts.pose_prior} if opts.pose_prior else {}
+        fit_options = FitOptions(pose_prior_path=opts.pose_prior or None)
         if init is not None:
-            fit_options["stage2_iters"] = REGRESS_INIT_ITERS
+            fit_options.stage2_iters = REGRESS_INIT_ITERS
         threads = torch.get_num_threads()
         if device.type == "cpu":
             torch.set_num_threads(1)  # the fit's small tensor ops run fastest on one thread
         try:
             result = fit_tracks(tracks, body_model, mode=opts.fit_mode, init=init, device=device,
-                                progress=_counter(progress, "fit"), **fit_options)
+                                progress=_counter(progress, "fit"), options=fit_options)
         finally:
             torch.set_num_threads(threads)
     save_smpl(run / smpl_file(opts), result, format=opts.output_format)

@@ -39,7 +39,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -66,6 +66,9 @@ from msmesh.fit.camera import project_np
 from msmesh.options import FIT_MODES
 from msmesh.people.track import box_iou
 from msmesh.video.reader import probe
+
+if TYPE_CHECKING:
+    from msmesh.body.model import BodyModel
 
 AVA_FIRST_KEYFRAME = 902
 AVA_LAST_KEYFRAME = 1798
@@ -241,7 +244,7 @@ def match_pair(pair: CutPair, tracks: Tracks, result: FitResult, offset: float =
     return PairMatch(person=None, unlinked=seen_a and seen_b)
 
 
-def predict_pair(result: FitResult, match: PairMatch, body_model) -> tuple[np.ndarray, np.ndarray]:
+def predict_pair(result: FitResult, match: PairMatch, body_model: BodyModel) -> tuple[np.ndarray, np.ndarray]:
     """(same-frame (2,17,2), cross-shot (2,17,2)) predicted pixels for a matched pair; index 0 = frame a.
 
     cross[1] is frame a's pose placed in frame b's camera pose (scored against b's keypoints); cross[0] is
@@ -256,7 +259,8 @@ def predict_pair(result: FitResult, match: PairMatch, body_model) -> tuple[np.nd
     arrays = (np.asarray(seq.global_orient)[place_idx], np.asarray(seq.body_pose)[pose_idx],
               np.tile(np.asarray(seq.betas, dtype=np.float32), (4, 1)), np.asarray(seq.transl)[place_idx])
     with torch.no_grad():
-        _, c17 = body_model.joints_only(*(torch.as_tensor(a, dtype=torch.float32) for a in arrays))
+        go, bp, be, tr = (torch.as_tensor(a, dtype=torch.float32) for a in arrays)
+        _, c17 = body_model.joints_only(go, bp, be, tr)
     uv = project_np(c17.cpu().numpy(), result.focal, result.center)
     return uv[[0, 1]], uv[[3, 2]]
 
@@ -338,10 +342,10 @@ def pipeline_processor(body_model: str = "open", device: str = "auto", weights: 
 # --------------------------------------------------------------------------- the evaluation
 
 
-def _body_model_cache(injected) -> Callable[[str], Any]:
-    models: dict[str, Any] = {}
+def _body_model_cache(injected: BodyModel | None) -> Callable[[str], BodyModel]:
+    models: dict[str, BodyModel] = {}
 
-    def get(name: str):
+    def get(name: str) -> BodyModel:
         if injected is not None:
             return injected
         if name not in models:
@@ -364,8 +368,8 @@ def _video_arrays(pairs: Sequence[CutPair], width: int, height: int) -> tuple[np
     return gt, size
 
 
-def evaluate_video(pairs: Sequence[CutPair], tracks: Tracks, result: FitResult, body_model, offset: float = 0.0,
-                   iou_min: float = 0.4) -> dict[str, np.ndarray]:
+def evaluate_video(pairs: Sequence[CutPair], tracks: Tracks, result: FitResult, body_model: BodyModel,
+                   offset: float = 0.0, iou_min: float = 0.4) -> dict[str, np.ndarray]:
     """Predictions for one video's pairs (arrays as stored in the cache and the predictions file)."""
     n = len(pairs)
     gt, size = _video_arrays(pairs, tracks.video.width, tracks.video.height)
@@ -387,8 +391,9 @@ def evaluate_video(pairs: Sequence[CutPair], tracks: Tracks, result: FitResult, 
 def run_ava(root: str | os.PathLike[str], cuts: str | os.PathLike[str] | None = None,
             methods: Sequence[str] = FIT_METHODS, out_dir: str | os.PathLike[str] | None = None,
             alpha: float = 0.1, iou_min: float = 0.4, split: str | None = None,
-            processor: Processor | None = None, body_model=None, save_predictions_to: str | os.PathLike[str]
-            | None = None, progress: Progress | None = None) -> dict[str, Any]:
+            processor: Processor | None = None, body_model: BodyModel | None = None,
+            save_predictions_to: str | os.PathLike[str] | None = None,
+            progress: Progress | None = None) -> dict[str, Any]:
     """Evaluate ``methods`` on the accepted pairs of the cut-pair file (module docstring); result dict rows."""
     root = check_root(root)
     unknown = [m for m in methods if m not in METHODS]

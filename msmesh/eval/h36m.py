@@ -43,7 +43,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -67,6 +67,9 @@ from msmesh.eval.report import (
 )
 from msmesh.options import FIT_MODES
 from msmesh.safe_pickle import npz_keys, safe_npz_item
+
+if TYPE_CHECKING:
+    from msmesh.body.model import BodyModel
 
 FILE_3D = "data_3d_h36m.npz"
 FILE_2D = "data_2d_h36m_gt.npz"
@@ -329,7 +332,7 @@ def build_sequence(data: H36MData, subject: str, action: str, cfg: H36MConfig, r
 # --------------------------------------------------------------------------- fitting and scoring
 
 
-def default_fit(body_model=None, device: str = "cpu", **fit_options) -> Fit:
+def default_fit(body_model: BodyModel | None = None, device: str = "cpu", **fit_options: Any) -> Fit:
     """``fit(tracks, mode)`` with msmesh's multi-shot fitter (options: msmesh.fit.fitter.FitOptions)."""
     state: dict[str, Any] = {"bm": body_model}
 

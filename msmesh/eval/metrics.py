@@ -21,12 +21,16 @@ Definitions (the numbers ``msmesh eval`` prints):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from msmesh.data import FitResult, Tracks
 from msmesh.fit.camera import project_np
+
+if TYPE_CHECKING:
+    from msmesh.body.model import BodyModel
 
 
 def mpjpe(pred: np.ndarray, gt: np.ndarray, root: int | None = 0) -> np.ndarray:
@@ -98,7 +102,7 @@ class CrossShotPCK:
 def cross_shot_pck(
     result: FitResult,
     tracks: Tracks,
-    body_model,
+    body_model: BodyModel,
     alpha: float = 0.1,
     min_conf: float = 0.1,
     device: str | torch.device = "cpu",
@@ -130,8 +134,9 @@ def cross_shot_pck(
     if not go:
         return CrossShotPCK(float("nan"), cuts, 0)
     with torch.no_grad():
-        _, c17 = body_model.joints_only(
-            *(torch.as_tensor(np.array(a), dtype=torch.float32, device=device) for a in (go, bp, be, tr)))
+        go_t, bp_t, be_t, tr_t = (torch.as_tensor(np.array(a), dtype=torch.float32, device=device)
+                                  for a in (go, bp, be, tr))
+        _, c17 = body_model.joints_only(go_t, bp_t, be_t, tr_t)
     pred = project_np(c17.cpu().numpy(), result.focal, result.center)
     hits, n = pck_hits(pred, np.array(gt), np.array(vis), np.array(size), alpha)
     return CrossShotPCK(hits / n if n else float("nan"), cuts, n)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -38,6 +38,9 @@ from msmesh.eval.metrics import cross_shot_pck, pa_mpjpe
 from msmesh.eval.motion import HELD_OUT_CLIPS, Motion, load_clip, procedural_motion
 from msmesh.fit.camera import default_focal, project_np
 from msmesh.options import FIT_MODES
+
+if TYPE_CHECKING:
+    from msmesh.body.model import BodyModel
 
 WIDTH, HEIGHT = 1280, 720
 EVAL_JOINTS = [
@@ -136,20 +139,19 @@ def _look_at(position: np.ndarray, target: np.ndarray) -> np.ndarray:
 
 
 def _world_joints(
-    bm, motion: Motion, betas: np.ndarray
+    bm: BodyModel, motion: Motion, betas: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    f32 = dict(dtype=torch.float32)
     t = len(motion)
     with torch.no_grad():
         j, c, lm = bm.joints_only(
-            torch.tensor(motion.global_orient, **f32),
-            torch.tensor(motion.body_pose, **f32),
-            torch.tensor(np.tile(betas, (t, 1)), **f32),
-            torch.tensor(motion.transl, **f32),
+            torch.tensor(motion.global_orient, dtype=torch.float32),
+            torch.tensor(motion.body_pose, dtype=torch.float32),
+            torch.tensor(np.tile(betas, (t, 1)), dtype=torch.float32),
+            torch.tensor(motion.transl, dtype=torch.float32),
             landmarks=True,
         )
         rest, _ = bm.joints_only(
-            torch.zeros(1, 3), torch.zeros(1, 69), torch.tensor(betas[None], **f32), None
+            torch.zeros(1, 3), torch.zeros(1, 69), torch.tensor(betas[None], dtype=torch.float32), None
         )
     as64 = [x.numpy().astype(np.float64) for x in (j, c, lm)]
     return as64[0], as64[1], rest[0, 0].numpy().astype(np.float64), as64[2]
@@ -215,7 +217,7 @@ def _landmark_depth(k: int) -> int:
 
 
 def make_sequence(
-    bm, motion: Motion, cfg: SyntheticConfig, rng: np.random.Generator, pid: int, frame0: int, shot0: int
+    bm: BodyModel, motion: Motion, cfg: SyntheticConfig, rng: np.random.Generator, pid: int, frame0: int, shot0: int
 ) -> tuple[PersonTrack, PersonTrack, list[Shot], np.ndarray, np.ndarray, dict]:
     """One person's sequence: noisy track, clean track, its shots, GT camera joints, truncation flags."""
     t = len(motion)
@@ -339,7 +341,7 @@ def make_sequence(
     return (observed, track(clean_uv, inside.astype(np.float64)), shots, gt_cam, truncated, params)
 
 
-def generate(bm, cfg: SyntheticConfig | None = None) -> SyntheticSet:
+def generate(bm: BodyModel, cfg: SyntheticConfig | None = None) -> SyntheticSet:
     """A seeded synthetic multi-shot set (see the module docstring)."""
     cfg = cfg or SyntheticConfig()
     rng = np.random.default_rng(cfg.seed)
@@ -357,7 +359,9 @@ def generate(bm, cfg: SyntheticConfig | None = None) -> SyntheticSet:
         for i in range(cfg.fast)
     ]
     step = int(round(cfg.video_fps / cfg.fps))
-    people, clean, shots = [], [], []
+    people: list[PersonTrack] = []
+    clean: list[PersonTrack] = []
+    shots: list[Shot] = []
     gt, trunc, params = {}, {}, {}
     frame0 = 0
     for pid, m in enumerate(motions):
@@ -395,7 +399,7 @@ def generate(bm, cfg: SyntheticConfig | None = None) -> SyntheticSet:
     )
 
 
-def score(result: FitResult, data: SyntheticSet, bm) -> dict[str, float]:
+def score(result: FitResult, data: SyntheticSet, bm: BodyModel) -> dict[str, float]:
     """PA-MPJPE (mm) over all / truncated frames, MPJPE-free of scale, and cross-shot PCK@0.1."""
     errs, terrs = [], []
     for seq in result.people:
@@ -415,11 +419,11 @@ def score(result: FitResult, data: SyntheticSet, bm) -> dict[str, float]:
 
 
 def run_benchmark(
-    bm,
+    bm: BodyModel,
     cfg: SyntheticConfig | None = None,
     modes: tuple[str, ...] = FIT_MODES,
     progress: Any = None,
-    **fit_options,
+    **fit_options: Any,
 ) -> dict[str, Any]:
     """Generate the set, fit it in each mode and score; returns a JSON-ready dict."""
     from msmesh.fit.fitter import MultiShotFitter
@@ -431,7 +435,7 @@ def run_benchmark(
         fitter = MultiShotFitter(bm, mode=mode, **fit_options)
         t0 = time.perf_counter()
         res = fitter.fit(data.tracks)
-        row = score(res, data, bm)
+        row: dict[str, Any] = dict(score(res, data, bm))
         row["seconds"] = time.perf_counter() - t0
         row["iterations"] = fitter.stats.iterations
         rows[mode] = row

@@ -32,7 +32,7 @@ import pickle
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -55,6 +55,9 @@ from msmesh.eval.report import (
     stack_items,
 )
 from msmesh.safe_pickle import safe_load_path
+
+if TYPE_CHECKING:
+    from msmesh.body.model import BodyModel
 
 LAYOUT = ("expected the 3DPW layout DIR/sequenceFiles/<split>/<sequence>.pkl (latin1 pickles with poses, betas, "
           "trans, jointPositions, poses2d, cam_poses, cam_intrinsics, campose_valid, img_frame_ids, sequence) and "
@@ -185,7 +188,7 @@ def sequence_tracks(seq: PW3DSequence, pad: float = 0.15) -> Tracks:
 
 
 def regressor_predictor(temporal: bool = False, weights: str | None = None, device: str = "cpu",
-                        body_model=None) -> Predictor:
+                        body_model: BodyModel | None = None) -> Predictor:
     """HMR (or t-HMMR) from msmesh.regress as a 3DPW predictor; weights load on first use."""
     state: dict[str, Any] = {}
 

@@ -123,7 +123,8 @@ def _visible_runs(visible: np.ndarray) -> list[tuple[int, int]]:
 
 
 def animation_keys(seq: SmplSequence, fps: float, shots: Sequence[Shot] | None, step: int,
-                   max_gap: int | None = None, timestamps: Sequence[float] | None = None) -> dict[str, np.ndarray]:
+                   max_gap: int | None = None, timestamps: np.ndarray | list[float] | None = None
+                   ) -> dict[str, np.ndarray]:
     """Key times and values for the person's animation (see the module docstring for the rules).
 
     ``timestamps`` (seconds per original frame, for variable-frame-rate video) replaces ``frame / fps``;
@@ -189,7 +190,7 @@ def animation_keys(seq: SmplSequence, fps: float, shots: Sequence[Shot] | None, 
 
 
 def shot_camera_keys(shots: Sequence[Shot], shot_cameras: ShotCameras, fps: float,
-                     timestamps: Sequence[float] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                     timestamps: np.ndarray | list[float] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """STEP keys of node ``shot_camera``: times (S,) at each shot's first frame, rotations (S,4) (x,y,z,w) and
     translations (S,3) of that shot's camera pose in the reference camera's coordinates, i.e. the inverse
     of X_shot = R·X_ref + t: rotation Rᵀ, translation −Rᵀt."""
@@ -206,7 +207,7 @@ def shot_camera_keys(shots: Sequence[Shot], shot_cameras: ShotCameras, fps: floa
 
 def person_glb(body: BodyModel, seq: SmplSequence, fps: float, shots: Sequence[Shot] | None = None,
                step: int = 1, max_gap: int | None = None, camera: tuple[float, int, int] | None = None,
-               shot_cameras: ShotCameras | None = None, timestamps: Sequence[float] | None = None) -> bytes:
+               shot_cameras: ShotCameras | None = None, timestamps: np.ndarray | list[float] | None = None) -> bytes:
     """The animated skinned GLB of one person, as bytes.
 
     ``camera`` = (focal px, width, height) adds the video's camera as a glTF perspective camera (node
@@ -307,6 +308,6 @@ def person_glb(body: BodyModel, seq: SmplSequence, fps: float, shots: Sequence[S
 def write_person_glb(path: Path, body: BodyModel, seq: SmplSequence, fps: float,
                      shots: Sequence[Shot] | None = None, step: int = 1, max_gap: int | None = None,
                      camera: tuple[float, int, int] | None = None, shot_cameras: ShotCameras | None = None,
-                     timestamps: Sequence[float] | None = None) -> None:
+                     timestamps: np.ndarray | list[float] | None = None) -> None:
     """Write ``p{id}.glb`` atomically."""
     atomic_write_bytes(path, person_glb(body, seq, fps, shots, step, max_gap, camera, shot_cameras, timestamps))

@@ -28,7 +28,10 @@ FALLBACK_FPS = 25.0  # GLB timing of a folder without video.json (made by `msmes
 
 
 def _no_progress(stage: str, total: int | None) -> Callable[[int], None]:
-    return lambda n=1: None
+    def advance(n: int = 1) -> None:
+        return None
+
+    return advance
 
 
 def find_smpl(run_dir: Path) -> Path:

@@ -94,7 +94,8 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -107,6 +108,9 @@ from msmesh.fit.init import initial_parameters
 from msmesh.fit.prior import DEFAULT_PRIOR, build_pose_prior, mean_pose
 from msmesh.options import FIT_MODES
 from msmesh.rotations import axis_angle_to_rotmat, rotmat_to_axis_angle
+
+if TYPE_CHECKING:
+    from msmesh.body.model import BodyModel
 
 MODES = FIT_MODES
 # COCO-17 keypoints used in stage 1 (rigid-ish: face, shoulders, hips)
@@ -149,15 +153,18 @@ class FitOptions:
     optimizer: str = "lbfgs"  # lbfgs | adam
     trace_every: int = 0  # record the joints every k energy evaluations of stage 2 (FitStats.trace)
     adam_lr: float = 0.03
-    extra: dict = field(default_factory=dict)
 
     @classmethod
-    def from_kwargs(cls, **kw) -> FitOptions:
-        names = {f.name for f in fields(cls)}
+    def from_kwargs(cls, **kw: Any) -> FitOptions:
+        return cls().updated(**kw)
+
+    def updated(self, **kw: Any) -> FitOptions:
+        """A copy with the given fields replaced; an unknown name is an :class:`InputError`."""
+        names = {f.name for f in fields(self)}
         unknown = set(kw) - names
         if unknown:
             raise InputError(f"unknown fit option(s): {', '.join(sorted(unknown))}")
-        return cls(**kw)
+        return replace(self, **kw)
 
 
 @dataclass
@@ -301,14 +308,21 @@ class MultiShotFitter:
     """Fits SMPL to every person of a :class:`Tracks` in one batched, staged optimisation."""
 
     def __init__(
-        self, body_model, mode: str = "multishot", device: str | torch.device = "cpu", **options
+        self,
+        body_model: BodyModel,
+        mode: str = "multishot",
+        device: str | torch.device = "cpu",
+        options: FitOptions | None = None,
+        **overrides: Any,
     ) -> None:
+        """``options`` (default: :class:`FitOptions`'s defaults), with any of its fields replaced by
+        ``overrides`` (``MultiShotFitter(bm, stage2_iters=50)``)."""
         if mode not in MODES:
             raise InputError(f"unknown fit mode {mode!r} (expected one of {', '.join(MODES)})")
         self.mode = mode
         self.device = torch.device(device)
         self.bm = body_model.to(self.device)
-        self.opt = FitOptions.from_kwargs(**options)
+        self.opt = (options or FitOptions()).updated(**overrides)
         self.prior = build_pose_prior(self.opt.pose_prior, self.opt.pose_prior_path).to(self.device)
         self.mean_pose = mean_pose()
         self.stats = FitStats()
@@ -336,25 +350,25 @@ class MultiShotFitter:
         kp = torch.tensor(np.concatenate(kps), device=self.device)
         conf = kp[..., 2].clone()
         conf[conf <= self.opt.min_conf] = 0.0
-        extra = {}
+        extra: dict[str, torch.Tensor] = {}
         if any(p.landmarks is not None for p in tracks.people):
-            lm = np.concatenate(
+            lm_np = np.concatenate(
                 [p.landmarks if p.landmarks is not None else np.zeros((len(p), 33, 3)) for p in tracks.people]
             )
-            lm = torch.tensor(lm, dtype=torch.float32, device=self.device)
+            lm = torch.tensor(lm_np, dtype=torch.float32, device=self.device)
             lconf = lm[..., 2].clone()
             lconf[lconf <= self.opt.min_conf] = 0.0
             extra.update(landmarks=lm[..., :2].contiguous(), landmark_conf=lconf)
         if self.opt.w_world_bones > 0 and any(p.world_landmarks is not None for p in tracks.people):
-            wl = np.concatenate(
+            wl_np = np.concatenate(
                 [
                     p.world_landmarks if p.world_landmarks is not None else np.zeros((len(p), 33, 4))
                     for p in tracks.people
                 ]
             )
-            wl = torch.tensor(wl, dtype=torch.float32, device=self.device)
-            i, j = zip(*WORLD_BONES, strict=True)
-            bconf = torch.minimum(wl[:, list(i), 3], wl[:, list(j), 3])
+            wl = torch.tensor(wl_np, dtype=torch.float32, device=self.device)
+            bi, bj = zip(*WORLD_BONES, strict=True)
+            bconf = torch.minimum(wl[:, list(bi), 3], wl[:, list(bj), 3])
             extra.update(world_bones=unit_bones(wl[..., :3]), world_bone_conf=bconf)
         return _Batch(
             person_index=cat(pidx, torch.long),
@@ -439,9 +453,11 @@ class MultiShotFitter:
         conf = b.conf if kp_mask is None else b.conf * kp_mask
         e = o.w_rep * losses.reprojection(proj, b.keypoints, conf, o.sigma, scale).sum()
         if stage == 2 and b.landmarks is not None:
+            assert b.landmark_conf is not None  # _batch sets both
             lproj = project(lms, focal, center)
             e = e + o.w_landmarks * losses.reprojection(lproj, b.landmarks, b.landmark_conf, o.sigma, scale).sum()
         if stage == 2 and b.world_bones is not None:
+            assert b.world_bone_conf is not None  # _batch sets both
             e = e + o.w_world_bones * losses.bone_directions(
                 unit_bones(lms), b.world_bones, b.world_bone_conf, align=o.world_bones_align
             ).sum()
@@ -452,6 +468,7 @@ class MultiShotFitter:
             e = e + o.w_pose * prior.sum() + o.w_bend * losses.bending(bp).sum()
             e = e + o.w_shape * losses.shape_prior(betas).sum()
             if b.prior_target is not None:
+                assert b.prior_weight is not None  # fit sets both
                 e = e + o.init_prior_weight * (b.prior_weight * (bp - b.prior_target).pow(2)).sum()
         if len(b.first):
             rot = axis_angle_to_rotmat(go)
@@ -487,13 +504,13 @@ class MultiShotFitter:
         o = self.opt
         evals = 0
         if o.optimizer == "adam":
-            opt = torch.optim.Adam(params, lr=o.adam_lr)
+            adam = torch.optim.Adam(params, lr=o.adam_lr)
             prev = math.inf
             for it in range(iters):
-                opt.zero_grad(set_to_none=True)
+                adam.zero_grad(set_to_none=True)
                 e = closure_energy()
                 e.backward()
-                opt.step()
+                adam.step()
                 evals += 1
                 if on_eval:
                     on_eval(evals, float(e.detach()))
@@ -614,7 +631,11 @@ class MultiShotFitter:
         validate_tracks(tracks, o.min_conf)
         w, h = tracks.video.width, tracks.video.height
         focal = float(tracks.camera.focal) if tracks.camera else default_focal(w, h)
-        center = tuple(tracks.camera.center) if tracks.camera else default_center(w, h)
+        center: tuple[float, float] = (
+            (float(tracks.camera.center[0]), float(tracks.camera.center[1]))
+            if tracks.camera
+            else default_center(w, h)
+        )
         people = [p for p in tracks.people if len(p)]
         sub = Tracks(video=tracks.video, shots=tracks.shots, people=people, camera=tracks.camera)
         self.stats = FitStats()
@@ -622,21 +643,24 @@ class MultiShotFitter:
             return FitResult(people=[], focal=focal, center=center, body_model=self.bm.name)
         b = self._batch(sub)
         x0 = self._init(sub, focal, center, init)
-        dev = dict(dtype=torch.float32, device=self.device)
+
+        def tensor(x: np.ndarray) -> torch.Tensor:  # a copy: the optimiser changes these in place
+            return torch.tensor(x, dtype=torch.float32, device=self.device)
+
         if o.prior_unseen_scale != 1.0 and self.mode != "frame":
             unseen = 1.0 - (b.conf[:, 5:17] > 0).float().mean(1)
             b.prior_scale = 1.0 - (1.0 - o.prior_unseen_scale) * unseen
         if init is not None and o.init_prior_weight > 0 and x0["from_init"].any():
             conf = np.concatenate([np.asarray(p.keypoints)[..., 2] for p in people])
-            b.prior_target = torch.tensor(x0["body_pose"], **dev)
-            b.prior_weight = torch.tensor(init_prior_weights(conf, x0["from_init"], o.min_conf), **dev)
-        go = torch.tensor(x0["global_orient"], **dev).requires_grad_(True)
-        bp = torch.tensor(x0["body_pose"], **dev).requires_grad_(True)
-        tr = torch.tensor(x0["transl"], **dev).requires_grad_(True)
-        betas = torch.tensor(x0["betas"], **dev).requires_grad_(True)
+            b.prior_target = tensor(x0["body_pose"])
+            b.prior_weight = tensor(init_prior_weights(conf, x0["from_init"], o.min_conf))
+        go = tensor(x0["global_orient"]).requires_grad_(True)
+        bp = tensor(x0["body_pose"]).requires_grad_(True)
+        tr = tensor(x0["transl"]).requires_grad_(True)
+        betas = tensor(x0["betas"]).requires_grad_(True)
         scale = math.hypot(w, h) / 1000.0
         w_can, w_cam = pair_weights(b.same_shot, b.gap_weight, self.mode)
-        torso = torch.zeros(17, **dev)
+        torso = torch.zeros(17, dtype=torch.float32, device=self.device)
         torso[list(TORSO_KEYPOINTS)] = 1.0
         total = o.stage1_iters + o.stage2_iters
         done = 0
@@ -735,16 +759,18 @@ def _spread(w: torch.Tensor, b: _Batch) -> torch.Tensor:
 
 def fit_tracks(
     tracks: Tracks,
-    body_model,
+    body_model: BodyModel,
     mode: str = "multishot",
     init: FitResult | None = None,
     device: str | torch.device = "cpu",
     progress: ProgressCallback | None = None,
-    **options,
+    options: FitOptions | None = None,
+    **overrides: Any,
 ) -> FitResult:
     """Library entry point: fit SMPL to ``tracks`` in ``mode`` (frame | shot | multishot).
 
-    ``options``: any :class:`FitOptions` field (weights, iterations, ``pose_prior_path``...)."""
-    return MultiShotFitter(body_model, mode=mode, device=device, **options).fit(
+    ``options`` (default: :class:`FitOptions`'s defaults) with any of its fields replaced by ``overrides``
+    (weights, iterations, ``pose_prior_path``...)."""
+    return MultiShotFitter(body_model, mode=mode, device=device, options=options, **overrides).fit(
         tracks, init=init, progress=progress
     )

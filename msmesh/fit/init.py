@@ -18,10 +18,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
 from msmesh.rotations import mat_to_aa_np
+
+if TYPE_CHECKING:
+    from msmesh.body.model import BodyModel
 
 # COCO-17 indices
 NOSE, L_EYE, R_EYE, L_EAR, R_EAR, L_SH, R_SH, L_HIP, R_HIP = 0, 1, 2, 3, 4, 5, 6, 11, 12
@@ -103,7 +108,7 @@ def initial_parameters(
     shot: np.ndarray,
     focal: float,
     center: tuple[float, float],
-    body_model,
+    body_model: BodyModel,
     mean_pose: np.ndarray,
     min_conf: float = 0.1,
 ) -> dict[str, np.ndarray]:
@@ -154,7 +159,7 @@ def initial_parameters(
         transl[:, 2] = DEFAULT_DEPTH
         return {"global_orient": go, "body_pose": bp, "transl": transl.astype(np.float32)}
     idx = np.flatnonzero(valid)
-    for i in np.flatnonzero(~valid):
+    for i in np.flatnonzero(~valid).tolist():
         same = idx[shot[idx] == shot[i]]
         pool = same if len(same) else idx
         j = pool[np.argmin(np.abs(pool - i))]

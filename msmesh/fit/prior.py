@@ -71,6 +71,9 @@ def joint_limit_bounds() -> tuple[np.ndarray, np.ndarray]:
 class JointLimitPrior(nn.Module):
     """Squared hinge outside the anatomical ranges: Σ relu(lo−θ)² + relu(θ−hi)². (N,)."""
 
+    lo: torch.Tensor  # buffers (register_buffer)
+    hi: torch.Tensor
+
     def __init__(self) -> None:
         super().__init__()
         lo, hi = joint_limit_bounds()
@@ -83,6 +86,12 @@ class JointLimitPrior(nn.Module):
 
 class GMMPrior(nn.Module):
     """SMPLify-style max-mixture Gaussian prior on the 69-D body pose."""
+
+    means: torch.Tensor  # buffers (register_buffer)
+    chol_t: torch.Tensor
+    const: torch.Tensor
+    proj: torch.Tensor
+    offset: torch.Tensor
 
     def __init__(self, weights: np.ndarray, means: np.ndarray, covars: np.ndarray, name: str = "gmm") -> None:
         super().__init__()

@@ -38,16 +38,15 @@ def _offline() -> bool:
 
 
 def _load(kind: str, model: HubModel, cache_dir: str | None):  # noqa: ANN202 - transformers classes
-    from transformers import AutoImageProcessor
+    from transformers import AutoImageProcessor, RTDetrForObjectDetection, VitPoseForPoseEstimation
 
-    if kind == "detector":
-        from transformers import RTDetrForObjectDetection as Model
-    else:
-        from transformers import VitPoseForPoseEstimation as Model
-    kwargs = {"revision": model.revision, "cache_dir": cache_dir, "local_files_only": _offline()}
+    network_cls = RTDetrForObjectDetection if kind == "detector" else VitPoseForPoseEstimation
+    offline = _offline()
     try:
-        processor = AutoImageProcessor.from_pretrained(model.repo_id, **kwargs)
-        network = Model.from_pretrained(model.repo_id, **kwargs)
+        processor = AutoImageProcessor.from_pretrained(model.repo_id, revision=model.revision, cache_dir=cache_dir,
+                                                       local_files_only=offline)
+        network = network_cls.from_pretrained(model.repo_id, revision=model.revision, cache_dir=cache_dir,
+                                              local_files_only=offline)
     except (OSError, ValueError) as exc:
         hint = (f"HF_HUB_OFFLINE is set and {model.repo_id}@{model.revision[:12]} is not in the Hub cache; "
                 if _offline() else f"cannot load {model.repo_id}@{model.revision[:12]} ({exc}); ")

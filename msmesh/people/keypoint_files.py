@@ -49,11 +49,10 @@ def _numbers(value: object, count: int, where: str, what: str) -> np.ndarray:
 
 
 def _frame_index(value: object, where: str) -> int:
-    ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-          and value == int(value) and 0 <= value <= MAX_FRAME_INDEX)
-    if not ok:
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+            or value != int(value) or not 0 <= value <= MAX_FRAME_INDEX):
         raise InputError(f"{where}: the frame index must be an integer in [0, {MAX_FRAME_INDEX}], got {value!r}")
-    return int(value)  # type: ignore[arg-type]
+    return int(value)
 
 
 def _detection(kp: np.ndarray, where: str) -> Detection | None:

@@ -73,7 +73,7 @@ class RegressorConfig:
 
     @property
     def backbone(self) -> ResNetConfig:
-        return ResNetConfig(layers=self.layers, width=self.width)  # type: ignore[arg-type]
+        return ResNetConfig(layers=self.layers, width=self.width)
 
     @property
     def feat_dim(self) -> int:
@@ -115,6 +115,10 @@ class SmplPrediction:
 
 class RegressorHead(nn.Module):
     """Iterative error feedback: 3 × (MLP([φ, Θ, β, Π]) → ΔΘ, Δβ, ΔΠ), from the mean parameters."""
+
+    init_body_pose: torch.Tensor  # buffers (register_buffer)
+    init_betas: torch.Tensor
+    init_cam: torch.Tensor
 
     def __init__(self, feat_dim: int, hidden: int = 1024, n_iter: int = 3, dropout: float = 0.5) -> None:
         super().__init__()

@@ -40,7 +40,7 @@ import torch
 
 from msmesh.errors import InputError, ModelUnavailableError
 from msmesh.regress.hmr import HMR, RegressorConfig
-from msmesh.regress.thmmr import THMMR
+from msmesh.regress.thmmr import THMMR, Regressor
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
@@ -317,14 +317,14 @@ def read_weights(path: str | os.PathLike[str], kind: str) -> tuple[dict[str, tor
     return state, config
 
 
-def build_model(config: RegressorConfig) -> torch.nn.Module:
+def build_model(config: RegressorConfig) -> Regressor:
     """An untrained model for a config."""
     return HMR(config) if config.kind == "hmr" else THMMR(config)
 
 
 def load_regressor(weights: str | os.PathLike[str] | None = None, temporal: bool = False,
                    device: torch.device | str = "cpu", entry: HubEntry | None = None,
-                   cache_dir: str | os.PathLike[str] | None = None) -> torch.nn.Module:
+                   cache_dir: str | os.PathLike[str] | None = None) -> Regressor:
     """HMR (or t-HMMR with ``temporal``) ready for inference, from ``weights`` or the Hub registry."""
     kind = "thmmr" if temporal else "hmr"
     if weights is not None:
@@ -349,7 +349,7 @@ def load_regressor(weights: str | os.PathLike[str] | None = None, temporal: bool
     return model.to(device).eval()
 
 
-def save_regressor(model: torch.nn.Module, out_dir: str | os.PathLike[str]) -> Path:
+def save_regressor(model: Regressor, out_dir: str | os.PathLike[str]) -> Path:
     """Write ``model.safetensors`` + ``config.json`` into ``out_dir`` (atomically); return the folder."""
     from safetensors.torch import save
 

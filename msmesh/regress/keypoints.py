@@ -80,15 +80,15 @@ def build_features(keypoints: np.ndarray, bbox: np.ndarray, landmarks: np.ndarra
     out[:, COCO_SLICE] = _points_to_crop(kp, centre, side).reshape(t, -1)
     if landmarks is not None:
         lm = np.asarray(landmarks, dtype=np.float64).reshape(t, N_LANDMARKS, 3)
-        have = (lm[..., 2] > 0).any(axis=1)
+        have = np.asarray((lm[..., 2] > 0).any(axis=1))  # the stubs' any(axis=) may be a scalar
         out[:, LANDMARKS_SLICE] = _points_to_crop(lm, centre, side).reshape(t, -1) * have[:, None]
         out[:, LANDMARKS_FLAG] = have
     if world_landmarks is not None:
         wl = np.asarray(world_landmarks, dtype=np.float64).reshape(t, N_LANDMARKS, 4)
-        have = np.isfinite(wl).all(axis=(1, 2)) & (wl[..., 3] > 0).any(axis=1)
+        have_world = np.asarray(np.isfinite(wl).all(axis=(1, 2)) & (wl[..., 3] > 0).any(axis=1))
         wl = np.clip(np.where(np.isfinite(wl), wl, 0.0), -CLIP, CLIP)
-        out[:, WORLD_SLICE] = wl.reshape(t, -1) * have[:, None]
-        out[:, WORLD_FLAG] = have
+        out[:, WORLD_SLICE] = wl.reshape(t, -1) * have_world[:, None]
+        out[:, WORLD_FLAG] = have_world
     return out.astype(np.float32)
 
 

@@ -24,6 +24,7 @@ sequence's cameras become what the front end would report:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -33,6 +34,9 @@ from msmesh.eval.metrics import pa_mpjpe
 from msmesh.eval.synthetic import HEIGHT, WIDTH
 from msmesh.fit.camera import default_focal, project_np
 from msmesh.regress.crop import square_box
+
+if TYPE_CHECKING:
+    from msmesh.body.model import BodyModel
 
 HIPS = [BLAZEPOSE33_NAMES.index("left_hip"), BLAZEPOSE33_NAMES.index("right_hip")]
 
@@ -75,7 +79,11 @@ def world_noise(true: np.ndarray, rng: np.random.Generator, noise: LandmarkNoise
     return out - out[:, HIPS].mean(1, keepdims=True)
 
 
-def synth_landmarks(bm: torch.nn.Module, track: object, params: dict[str, np.ndarray], gt: np.ndarray,
+def _f32(x: np.ndarray) -> torch.Tensor:
+    return torch.tensor(x, dtype=torch.float32)
+
+
+def synth_landmarks(bm: BodyModel, track: object, params: dict[str, np.ndarray], gt: np.ndarray,
                     rng: np.random.Generator, noise: LandmarkNoise | None = None
                     ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """``synth.generate``'s ``landmark_fn``: (landmarks (T,33,3), world (T,33,4)) or (None, None)."""
@@ -83,10 +91,9 @@ def synth_landmarks(bm: torch.nn.Module, track: object, params: dict[str, np.nda
     if rng.random() < noise.p_missing_sequence:
         return None, None
     t = len(gt)
-    f32 = dict(dtype=torch.float32)
     with torch.no_grad():
-        out = bm(torch.tensor(params["global_orient"], **f32), torch.tensor(np.asarray(params["body_pose"]), **f32),
-                 torch.tensor(np.tile(params["betas"], (t, 1)), **f32), torch.tensor(params["transl"], **f32))
+        out = bm(_f32(params["global_orient"]), _f32(np.asarray(params["body_pose"])),
+                 _f32(np.tile(params["betas"], (t, 1))), _f32(params["transl"]))
     lm3 = out.landmarks.numpy().astype(np.float64)
     focal, center = default_focal(WIDTH, HEIGHT), (WIDTH / 2, HEIGHT / 2)
     uv = project_np(lm3, focal, center)
@@ -112,7 +119,7 @@ def synth_landmarks(bm: torch.nn.Module, track: object, params: dict[str, np.nda
     return lm, wl
 
 
-def world_error_mm(bm: torch.nn.Module, noise: LandmarkNoise | None = None, frames: int = 64,
+def world_error_mm(bm: BodyModel, noise: LandmarkNoise | None = None, frames: int = 64,
                    seed: int = 0) -> dict[str, float]:
     """The noise model's mean per-landmark error after Procrustes alignment (mm) and limb-length spread,
     on a standing/walking clip — the statistics the published numbers describe."""
@@ -122,10 +129,8 @@ def world_error_mm(bm: torch.nn.Module, noise: LandmarkNoise | None = None, fram
     rng = np.random.default_rng(seed)
     m = load_clip("walk", fps=15.0, frames=frames)
     t = len(m)
-    f32 = dict(dtype=torch.float32)
     with torch.no_grad():
-        out = bm(torch.tensor(m.global_orient, **f32), torch.tensor(m.body_pose, **f32), torch.zeros(t, 10),
-                 torch.tensor(m.transl, **f32))
+        out = bm(_f32(m.global_orient), _f32(m.body_pose), torch.zeros(t, 10), _f32(m.transl))
     true = out.landmarks.numpy().astype(np.float64)
     errs, limb = [], []
     pairs = [(11, 13), (13, 15), (12, 14), (14, 16), (23, 25), (25, 27), (24, 26), (26, 28)]

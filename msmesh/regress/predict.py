@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import nullcontext
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -25,8 +26,11 @@ from msmesh.data import FitResult, SmplSequence, Tracks
 from msmesh.regress.crop import crop_camera_to_full, crop_image, default_focal, normalise, square_box
 from msmesh.regress.hmr import HMR, SmplPrediction
 from msmesh.regress.keypoints import track_features
-from msmesh.regress.thmmr import THMMR
+from msmesh.regress.thmmr import THMMR, Regressor
 from msmesh.rotations import rotmat_to_axis_angle
+
+if TYPE_CHECKING:
+    from msmesh.body.model import BodyModel
 
 FramesProvider = Callable[[int], np.ndarray]
 Progress = Callable[[int, int], None]
@@ -50,7 +54,7 @@ def timeline(tracks: Tracks) -> np.ndarray:
 
 
 @torch.no_grad()
-def compute_features(tracks: Tracks, frames_provider: FramesProvider, model: torch.nn.Module,
+def compute_features(tracks: Tracks, frames_provider: FramesProvider, model: Regressor,
                      device: torch.device, batch_size: int = 32, fp16: bool = True,
                      progress: Progress | None = None) -> dict[int, np.ndarray]:
     """Backbone features (T, D) per person id, streaming frames in increasing order."""
@@ -72,8 +76,7 @@ def compute_features(tracks: Tracks, frames_provider: FramesProvider, model: tor
         x = torch.from_numpy(np.stack(pending_x)).to(device)
         with _autocast(device, fp16):
             phi = model.features(x)
-        phi = phi.float().cpu().numpy()
-        for (pid, row), v in zip(pending_at, phi, strict=True):
+        for (pid, row), v in zip(pending_at, phi.float().cpu().numpy(), strict=True):
             feats[pid][row] = v
         done += len(pending_x)
         pending_x.clear()
@@ -106,7 +109,7 @@ def temporal_windows(times: np.ndarray, window: int = 13) -> tuple[np.ndarray, n
 
 
 @torch.no_grad()
-def predict_person(model: torch.nn.Module, feats: np.ndarray, times: np.ndarray, device: torch.device,
+def predict_person(model: Regressor, feats: np.ndarray, times: np.ndarray, device: torch.device,
                    batch_size: int = 32, fp16: bool = True) -> SmplPrediction:
     """Head (HMR) or encoder+head (t-HMMR) on one person's features (T, D) at timeline positions (T,)."""
     outs: list[SmplPrediction] = []
@@ -133,7 +136,7 @@ def predict_person(model: torch.nn.Module, feats: np.ndarray, times: np.ndarray,
 
 
 @torch.no_grad()
-def keypoint_features(tracks: Tracks, model: torch.nn.Module, device: torch.device,
+def keypoint_features(tracks: Tracks, model: Regressor, device: torch.device,
                       progress: Progress | None = None) -> dict[int, np.ndarray]:
     """Per-frame features φ (T, D) per person id of a keypoint-input model, from the tracks alone."""
     out = {}
@@ -163,9 +166,9 @@ def robust_depth(transl: torch.Tensor, shot: np.ndarray, factor: float = 2.5) ->
     return out
 
 
-def regress_tracks(tracks: Tracks, frames_provider: FramesProvider | None, model: torch.nn.Module,
+def regress_tracks(tracks: Tracks, frames_provider: FramesProvider | None, model: Regressor,
                    device: torch.device | str = "cpu", batch_size: int = 32, fp16: bool = True,
-                   body_model: torch.nn.Module | None = None, progress: Progress | None = None) -> FitResult:
+                   body_model: BodyModel | None = None, progress: Progress | None = None) -> FitResult:
     """Run HMR or t-HMMR (``model`` from ``hub.load_regressor``) over every person of ``tracks``.
 
     ``frames_provider(frame_index)`` returns that original frame as an H×W×3 uint8 RGB array (image models

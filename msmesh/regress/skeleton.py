@@ -29,6 +29,7 @@ class Skeleton(nn.Module):
     """Forward kinematics of the SMPL tree: ``joints_only(go, body_pose, betas, transl) -> (j24, coco17)``."""
 
     name = "skeleton"
+    rest: torch.Tensor  # buffer (register_buffer)
 
     def __init__(self) -> None:
         super().__init__()

@@ -18,6 +18,7 @@ weak-perspective camera. Everything is seeded by the generator passed in.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -30,6 +31,9 @@ from msmesh.fit.camera import default_focal, project_np
 from msmesh.regress.crop import full_to_crop_camera, image_to_crop_units, square_box
 from msmesh.regress.keypoints import FEATURE_DIM, build_features
 from msmesh.rotations import axis_angle_to_rotmat
+
+if TYPE_CHECKING:
+    from msmesh.body.model import BodyModel
 
 FPS_CHOICES = (5.0, 10.0, 15.0)
 CAMERA_SETS = (("wide", "medium", "close", "close"), ("wide", "close"), ("medium", "close"),
@@ -204,7 +208,7 @@ def _swap_pairs(kp: np.ndarray, rng: np.random.Generator, p: float) -> np.ndarra
     return kp
 
 
-def generate(bm: torch.nn.Module, opts: SynthOptions, rng: np.random.Generator,
+def generate(bm: BodyModel, opts: SynthOptions, rng: np.random.Generator,
              landmark_fn=None) -> SynthSet:  # noqa: ANN001
     """Generate ``opts.sequences`` training sequences (see the module docstring).
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from msmesh.regress.hmr import RegressorConfig, RegressorHead, SmplPrediction, backbone_features, make_backbone
+from msmesh.regress.hmr import HMR, RegressorConfig, RegressorHead, SmplPrediction, backbone_features, make_backbone
 from msmesh.regress.temporal import make_encoder
 
 
@@ -49,3 +49,7 @@ class THMMR(nn.Module):
         b, t, d = feats.shape
         refined = self.encoder(feats, pad_mask, timestamps)
         return self.smpl_head(refined.reshape(b * t, d))
+
+
+Regressor = HMR | THMMR
+"""Either regressor, as ``hub.load_regressor`` returns it."""

@@ -19,6 +19,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -29,6 +30,9 @@ from msmesh.regress.keypoints import drop_modalities
 from msmesh.regress.synth import SynthSet
 from msmesh.regress.thmmr import THMMR
 from msmesh.rotations import rotmat_to_axis_angle
+
+if TYPE_CHECKING:
+    from msmesh.body.model import BodyModel
 
 Log = Callable[[str], None]
 
@@ -60,7 +64,7 @@ def keypoint_config(kind: str = "hmr", encoder: str = "transformer", **kw: objec
     return RegressorConfig(**base)  # type: ignore[arg-type]
 
 
-def losses(pred: SmplPrediction, batch: dict[str, torch.Tensor], body_model: torch.nn.Module,
+def losses(pred: SmplPrediction, batch: dict[str, torch.Tensor], body_model: BodyModel,
            config: RegressorConfig) -> dict[str, torch.Tensor]:
     """Loss terms averaged over ``batch['valid']`` frames (see the module docstring)."""
     valid = batch["valid"].float()
@@ -128,7 +132,7 @@ def _loop(model: torch.nn.Module, params: list[torch.nn.Parameter], step_fn: Cal
     return history
 
 
-def train_hmr(data: SynthSet, body_model: torch.nn.Module, config: RegressorConfig | None = None,
+def train_hmr(data: SynthSet, body_model: BodyModel, config: RegressorConfig | None = None,
               opts: KeypointTrainOptions | None = None, init: HMR | None = None,
               log: Log | None = None) -> tuple[HMR, list[float]]:
     """Train (or fine-tune ``init``) the per-frame keypoint HMR on the present frames of ``data``."""
@@ -175,7 +179,7 @@ def window_index(lengths: int, window: int, count: int, rng: np.random.Generator
     return seq, start[:, None] + np.arange(window)[None]
 
 
-def train_temporal(data: SynthSet, body_model: torch.nn.Module, hmr: HMR, encoder: str = "transformer",
+def train_temporal(data: SynthSet, body_model: BodyModel, hmr: HMR, encoder: str = "transformer",
                    opts: KeypointTrainOptions | None = None, init: THMMR | None = None,
                    log: Log | None = None) -> tuple[THMMR, list[float]]:
     """Train a temporal model (t-HMMR's transformer, or the conv / GRU baseline) on HMR's frozen features."""

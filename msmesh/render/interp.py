@@ -71,7 +71,8 @@ class FrameParams:
     betas: np.ndarray  # (10,)
 
 
-def frame_clock(fps: float, timestamps: Sequence[float] | None = None) -> Callable[[np.ndarray], np.ndarray]:
+def frame_clock(fps: float, timestamps: np.ndarray | list[float] | None = None
+                ) -> Callable[[np.ndarray | Sequence[int]], np.ndarray]:
     """The integer clock interpolation runs on: the frame index itself for constant-frame-rate video, the
     frame's time in microseconds when per-frame ``timestamps`` are given (variable frame rate), so gaps and
     holds are measured in time rather than in frames of uneven length."""
@@ -80,7 +81,7 @@ def frame_clock(fps: float, timestamps: Sequence[float] | None = None) -> Callab
     return lambda f: np.round(frame_seconds(np.asarray(f, dtype=np.int64), fps, timestamps) * 1e6).astype(np.int64)
 
 
-def sampling_step(sampled_frames: Sequence[int]) -> int:
+def sampling_step(sampled_frames: np.ndarray | Sequence[int]) -> int:
     """The typical interval between sampled frames (1 when every frame was fitted)."""
     f = np.asarray(sampled_frames, dtype=np.int64)
     if f.size < 2:

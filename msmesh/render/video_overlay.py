@@ -153,7 +153,8 @@ def write_overlay(out_path: Path, video_path: Path, info: VideoInfo, fit: FitRes
         rate, times = Fraction(overlay_fps).limit_denominator(1001), None
     else:
         rate = Fraction(info.fps).limit_denominator(1001)
-        times = dict(zip(frames, info.frame_times(frames) - info.frame_times(frames[:1]), strict=True)) \
+        at = np.asarray(frames)
+        times = dict(zip(frames, info.frame_times(at) - info.frame_times(at[:1]), strict=True)) \
             if info.timestamps is not None and frames else None
     count = 0
     quiet_ffmpeg()  # libx264 would print its statistics over the progress bars
