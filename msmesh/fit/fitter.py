@@ -500,7 +500,23 @@ class MultiShotFitter:
         done: int,
         total: int,
         on_eval: Callable[[int, float], None] | None = None,
+    ) -> None:
+        """Minimise one stage's energy over ``params``; its iterations and evaluations go into ``stats``."""
+        it, ev = self._minimise(params, closure_energy, iters, progress, done, total, on_eval)
+        self.stats.iterations.append(it)
+        self.stats.evaluations.append(ev)
+
+    def _minimise(
+        self,
+        params: list[torch.Tensor],
+        closure_energy: Callable[[], torch.Tensor],
+        iters: int,
+        progress: ProgressCallback | None,
+        done: int,
+        total: int,
+        on_eval: Callable[[int, float], None] | None,
     ) -> tuple[int, int]:
+        """(iterations, energy evaluations) of Adam or L-BFGS on one stage."""
         o = self.opt
         evals = 0
         if o.optimizer == "adam":
@@ -604,7 +620,7 @@ class MultiShotFitter:
         )
         bp_k, none = bp.detach().repeat(k, 1), torch.zeros(0, dtype=go.dtype, device=go.device)
         with torch.enable_grad():
-            it, ev = self._run_stage(
+            self._run_stage(
                 [g, t],
                 lambda: self._energy(g, bp_k, t, betas.detach(), rep, focal, center, scale, none, none, torso, 1),
                 o.stage1_iters,
@@ -617,8 +633,6 @@ class MultiShotFitter:
             err = losses.reprojection(project(coco, focal, center), rep.keypoints, rep.conf * torso, o.sigma, scale)
             best = err.view(k, n).argmin(0)
             pick = best * n + torch.arange(n, device=go.device)
-        self.stats.iterations.append(it)
-        self.stats.evaluations.append(ev)
         return g.detach()[pick], t.detach()[pick]
 
     # ------------------------------------------------------------------ main entry
@@ -672,7 +686,7 @@ class MultiShotFitter:
                     go[sl] = g
                     tr[sl] = t
         if init is None and o.stage1_iters > 0:
-            it, ev = self._run_stage(
+            self._run_stage(
                 [go, tr],
                 lambda: self._energy(
                     go, bp.detach(), tr, betas.detach(), b, focal, center, scale, w_can, w_cam, torso, 1
@@ -682,12 +696,10 @@ class MultiShotFitter:
                 done,
                 total,
             )
-            self.stats.iterations.append(it)
-            self.stats.evaluations.append(ev)
         done = o.stage1_iters
         if o.sm_warmup_iters > 0 and self.mode != "frame":  # continuation: stiff smoothness first
             w_can_stiff = w_can * o.sm_warmup_factor
-            it, ev = self._run_stage(
+            self._run_stage(
                 [go, bp, tr, betas],
                 lambda: self._energy(go, bp, tr, betas, b, focal, center, scale, w_can_stiff, w_cam, None, 2),
                 o.sm_warmup_iters,
@@ -695,8 +707,6 @@ class MultiShotFitter:
                 done,
                 total,
             )
-            self.stats.iterations.append(it)
-            self.stats.evaluations.append(ev)
         on_eval = None
         if o.trace_every > 0:
             clock = {"start": t_start, "paused": 0.0}
@@ -711,7 +721,7 @@ class MultiShotFitter:
                 self.stats.trace.append((at, evals, energy, j.cpu().numpy()))
                 clock["paused"] += time.perf_counter() - t0
 
-        it, ev = self._run_stage(
+        self._run_stage(
             [go, bp, tr, betas],
             lambda: self._energy(go, bp, tr, betas, b, focal, center, scale, w_can, w_cam, None, 2),
             o.stage2_iters,
@@ -720,8 +730,6 @@ class MultiShotFitter:
             total,
             on_eval,
         )
-        self.stats.iterations.append(it)
-        self.stats.evaluations.append(ev)
         with torch.no_grad():
             self.stats.final_energy = float(
                 self._energy(go, bp, tr, betas, b, focal, center, scale, w_can, w_cam, None, 2)
