@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from msmesh.options import OPTIONS, Init, Method, PipelineOptions
+from msmesh.options import OPTIONS, PipelineOptions
 
 
 def run_option(name: str, *, help: str | None = None) -> Any:
@@ -24,24 +24,12 @@ def run_default(name: str) -> Any:
     return spec.choices(spec.default) if spec.choices is not None else spec.default
 
 
-def resolve_init(init: str, weights: str | None) -> str:
-    """``auto`` → ``regress`` when regressor weights are at hand (--weights, the package copy, the Hub
-    cache), else ``heuristic``."""
-    if init != Init.auto.value:
-        return init
-    from msmesh.regress.hub import default_weights_available
-
-    return "regress" if weights is not None or default_weights_available(temporal=True) else "heuristic"
-
-
 def pipeline_options(**values: Any) -> PipelineOptions:
-    """``PipelineOptions`` from parsed command-line values: enums become their values, paths strings, and
-    ``init`` is resolved (``auto``; only the optimizer uses it)."""
+    """Validated ``PipelineOptions`` from parsed command-line values: enums become their values, paths
+    strings. ``init`` stays as given (``auto`` too): the Pipeline and ``run_batch`` resolve it, as they do
+    for library callers."""
     plain: dict[str, Any] = {k: (v.value if isinstance(v, Enum) else str(v) if isinstance(v, Path) else v)
-             for k, v in values.items()}
-    if "init" in plain:
-        optimize = plain.get("method", Method.optimize.value) == Method.optimize.value
-        plain["init"] = resolve_init(plain["init"], plain.get("weights")) if optimize else Init.heuristic.value
+                             for k, v in values.items()}
     options = PipelineOptions(**plain)
     options.validate()
     return options

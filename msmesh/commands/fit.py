@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from msmesh.errors import InputError
-from msmesh.options import FitMode, OutFormat
+from msmesh.options import FitMode, OutFormat, resolve_init
 from msmesh.runlock import output_folder
 
 
@@ -50,10 +50,7 @@ def command(
     bm = load_body_model(body_model)
     options: dict = {}
     init_result = None
-    if init == "auto":
-        from msmesh.regress.hub import default_weights_available
-
-        init = "regress" if default_weights_available(temporal=True) else "heuristic"
+    init = resolve_init(init, None)  # "auto" as `reconstruct` decides it
     if init == "regress":
         from msmesh.regress.hub import load_regressor
         from msmesh.regress.predict import regress_tracks
