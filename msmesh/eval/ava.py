@@ -326,7 +326,7 @@ def pipeline_processor(body_model: str = "open", device: str = "auto", weights: 
         if detector is not None:
             opts["detector"] = detector
         if method in FIT_METHODS:
-            opts.update(method="optimize", fit_mode=method)
+            opts.update(method="optimize", fit_mode=method, init="heuristic")  # evaluations keep the mean-pose start
         else:
             opts.update(method="regress", temporal=(method == "thmmr"), weights=weights)
         folder = run_dir / method
