@@ -98,6 +98,16 @@ class OptionSpec:
     default: Any
     help: str
     choices: type[Enum] | None = None  # the allowed values; None = free value, checked by validate()
+    value_type: Any = None  # the command-line value type where a None default does not show it
+
+    def cli_type(self) -> Any:
+        """The type a command parses the value as: the choices' enum, else ``value_type`` (``| None`` when
+        the default is None), else the default's type."""
+        if self.choices is not None:
+            return self.choices
+        if self.default is None:
+            return self.value_type | None
+        return self.value_type or type(self.default)
 
 
 OPTIONS: dict[str, OptionSpec] = {
@@ -108,31 +118,32 @@ OPTIONS: dict[str, OptionSpec] = {
                            "shot (within shots only), multishot (across cuts; the default).", FitMode),
     "fps": OptionSpec(("--fps",), DEFAULT_FPS, "Frames per second sampled for detection and fitting (AVA uses "
                       "1). 0 < fps; a value ≥ the video's rate uses every frame."),
-    "start": OptionSpec(("--start",), None, "Start time in seconds."),
-    "end": OptionSpec(("--end",), None, "End time in seconds."),
+    "start": OptionSpec(("--start",), None, "Start time in seconds.", value_type=float),
+    "end": OptionSpec(("--end",), None, "End time in seconds.", value_type=float),
     "shots": OptionSpec(("--shots",), ShotDetector.content.value, "Shot-cut detector.", ShotDetector),
     "detector": OptionSpec(("--detector",), Detector.auto.value, "People + keypoints: auto (MoveNet + BlazePose "
                            "landmarks, shipped, offline), movenet, blazepose, or vitpose (RT-DETR + ViTPose from "
                            "the Hub; msmesh[hub]).", Detector),
     "keypoints": OptionSpec(("--keypoints",), None, "Use your own 2D keypoints instead of detection: an OpenPose "
-                            "BODY_25 JSON folder or a COCO results JSON."),
+                            "BODY_25 JSON folder or a COCO results JSON.", value_type=Path),
     "max_people": OptionSpec(("--max-people",), None, "Keep at most this many people (the ones seen in the most "
-                             "frames)."),
+                             "frames).", value_type=int),
     "init": OptionSpec(("--init",), Init.auto.value, "Fitter initialisation: regress (the t-HMMR estimate; the fit "
                        "then needs a third of the iterations), heuristic (mean pose, torso orientation, depth "
                        "from torso size), or auto (regress when weights are present).", Init),
     "weights": OptionSpec(("--weights",), None, "Regressor weights (file or folder) for --init regress / --mode "
-                          "regress (default: the shipped msmesh weights)."),
+                          "regress (default: the shipped msmesh weights).", value_type=str),
     "temporal": OptionSpec(("--temporal",), False, "With --mode regress: t-HMMR instead of HMR."),
     "body_model": OptionSpec(("--body-model",), "open", "open (shipped), smpl ($MSMESH_SMPL_DIR) or a path to "
                              "your SMPL .pkl/.npz."),
     "pose_prior": OptionSpec(("--pose-prior",), None, "SMPLify GMM pose prior (gmm_08.pkl) instead of the "
-                             "shipped open prior."),
+                             "shipped open prior.", value_type=Path),
     "device": OptionSpec(("--device",), "auto", "auto (CUDA when present), cpu or cuda[:N]."),
     "video": OptionSpec(("--video/--no-video",), True, "Write overlay.mp4."),
     "side_by_side": OptionSpec(("--side-by-side",), False, "Overlay video with a side view of the bodies."),
     "overlay_fps": OptionSpec(("--overlay-fps",), None, "Frames per second of overlay.mp4 (default: the video's "
-                              "own rate); lower it for long films, where the overlay dominates the run time."),
+                              "own rate); lower it for long films, where the overlay dominates the run time.",
+                              value_type=float),
     "glb": OptionSpec(("--glb/--no-glb",), True, "Write one animated GLB per person."),
     "save_mesh": OptionSpec(("--save-mesh",), False, "Also write one OBJ per person per fitted frame."),
     "output_format": OptionSpec(("--format",), OutFormat.npz.value, "smpl.npz or smpl.json.", OutFormat),

@@ -90,3 +90,43 @@ def test_auto_init_keys_a_run_like_the_init_it_resolves_to(weights_present: bool
     assert "init" in fit.options  # the fit stage's resume key holds the init
     # --mode regress fits nothing: its resume key does not change with --init
     assert PipelineOptions(method="regress", init="regress").resolved().init == "heuristic"
+
+
+@pytest.fixture
+def seen(monkeypatch: pytest.MonkeyPatch) -> list[PipelineOptions]:
+    """The options each `reconstruct` / `regress` run below hands to its Pipeline (which then does nothing)."""
+    from msmesh.commands import reconstruct as reconstruct_cmd
+
+    runs: list[PipelineOptions] = []
+
+    class Recording(Pipeline):
+        def run(self, only: Any = None) -> RunSummary:
+            runs.append(self.options)
+            return RunSummary(self.run_dir, [])
+
+    monkeypatch.setattr(reconstruct_cmd, "Pipeline", Recording)
+    return runs
+
+
+def test_every_run_flag_reaches_the_pipeline_options(tmp_path: Path, seen: list[PipelineOptions]) -> None:
+    kp, prior = tmp_path / "kp.json", tmp_path / "prior.pkl"
+    args = ["--mode", "optimize", "--fit-mode", "shot", "--fps", "2", "--start", "1", "--end", "3", "--shots",
+            "adaptive", "--detector", "movenet", "--keypoints", str(kp), "--max-people", "2", "--init", "heuristic",
+            "--weights", "w.safetensors", "--temporal", "--body-model", "smpl", "--pose-prior", str(prior),
+            "--device", "cpu", "--no-video", "--side-by-side", "--overlay-fps", "3", "--no-glb", "--save-mesh",
+            "--format", "json"]
+    assert main(["reconstruct", str(tmp_path / "v.mp4"), "--out", str(tmp_path / "run"), "-q", *args]) == 0
+    want = PipelineOptions(fit_mode="shot", fps=2.0, start=1.0, end=3.0, shots="adaptive", detector="movenet",
+                           keypoints=str(kp), max_people=2, init="heuristic", weights="w.safetensors", temporal=True,
+                           body_model="smpl", pose_prior=str(prior), device="cpu", video=False, side_by_side=True,
+                           overlay_fps=3.0, glb=False, save_mesh=True, output_format="json")
+    assert seen == [want]
+    assert {f.name for f in fields(PipelineOptions) if getattr(want, f.name) == OPTIONS[f.name].default} == {"method"}
+
+
+def test_regress_takes_the_front_end_and_regressor_options(tmp_path: Path, seen: list[PipelineOptions]) -> None:
+    args = ["--temporal", "--weights", "w.pt", "--fps", "2", "--no-video", "--device", "cpu"]
+    assert main(["regress", str(tmp_path / "v.mp4"), "--out", str(tmp_path / "run"), "-q", *args]) == 0
+    assert seen == [PipelineOptions(method="regress", init="heuristic", temporal=True, weights="w.pt", fps=2.0,
+                                    video=False, device="cpu")]
+    assert main(["regress", str(tmp_path / "v.mp4"), "--fit-mode", "shot"]) == 2  # the optimizer's: not here
