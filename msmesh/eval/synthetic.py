@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from scipy.spatial.transform import Rotation
 
@@ -127,7 +128,7 @@ class SyntheticSet:
     gt_params: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
 
 
-def _in_view(uv: np.ndarray, cam: np.ndarray) -> np.ndarray:
+def _in_view(uv: np.ndarray, cam: np.ndarray) -> npt.NDArray[np.bool_]:
     """Which projected points ``uv`` fall inside the image, from points ``cam`` in front of the camera."""
     return (uv[..., 0] >= 0) & (uv[..., 0] < WIDTH) & (uv[..., 1] >= 0) & (uv[..., 1] < HEIGHT) & (cam[..., 2] > 0.05)
 
@@ -283,7 +284,7 @@ def make_sequence(
         tr_c[idx] = (motion.transl[idx] + pelvis_rest - pos) @ r.T - pelvis_rest
     uv = project_np(kp_cam, focal, center)
     inside = _in_view(uv, kp_cam)
-    truncated = ~inside[:, BODY_KEYPOINTS].all(1)
+    truncated = ~np.all(inside[:, BODY_KEYPOINTS], axis=1)
     # detector-like noise, scaled by the visible keypoints' extent
     vis_box = [np.ptp(uv[i][inside[i]], axis=0) if inside[i].sum() >= 2 else np.ones(2) for i in range(t)]
     area = np.array([np.prod(b) for b in vis_box]).clip(100.0)  # COCO's scale: the visible extent
