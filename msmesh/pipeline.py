@@ -48,9 +48,9 @@ class Pipeline:
                  progress: ProgressFactory | None = None) -> None:
         self.video = Path(video)
         self.run_dir = Path(run_dir)
-        self.options = options or PipelineOptions()
+        (options or PipelineOptions()).validate()
+        self.options = (options or PipelineOptions()).resolved()  # init "auto" decided once, for the resume keys
         self.progress = progress or _no_progress
-        self.options.validate()
         self._manifest: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ resume bookkeeping

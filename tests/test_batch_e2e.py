@@ -18,14 +18,13 @@ import pytest
 
 from msmesh.batch import run_batch
 from msmesh.cli import app
-from msmesh.commands.common import resolve_init
 from msmesh.data import load_smpl
 from msmesh.options import PipelineOptions
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-# init as the CLI resolves its default `--init auto` (the shipped t-HMMR), so the CLI rerun below asks for the
-# same options as this library call and finds the finished videos done
-OPTIONS = dict(fps=2.0, video=False, glb=False, device="cpu", init=resolve_init("auto", None))
+# init left at the default ("auto"), which the library resolves as the CLI does: the CLI rerun below asks for
+# the same options as this library call and finds the finished videos done
+OPTIONS = dict(fps=2.0, video=False, glb=False, device="cpu")
 
 
 def _pipeline_ready() -> str | None:

@@ -67,7 +67,7 @@ def run_batch(inputs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[s
 
         import_ray()  # fail fast, before scanning folders
     options.validate()
-    opts = asdict(options)
+    opts = asdict(options.resolved())  # the init actually used: its digest decides what is finished
     digest = options_digest(opts)
     out_dir = Path(os.path.abspath(out))
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -14,8 +14,7 @@ from rich.table import Table
 
 from msmesh.batch.display import RichBatchDisplay
 from msmesh.batch.runner import BatchOutcome, run_batch
-from msmesh.commands.common import pipeline_options, run_default, run_option
-from msmesh.options import Detector, FitMode, Init, Method, OutFormat, ShotDetector
+from msmesh.commands.common import pipeline_options, with_run_options
 
 MAX_LISTED_FAILURES = 20
 
@@ -30,6 +29,16 @@ def default_jobs() -> int:
     return max(1, (os.cpu_count() or 1) // 4)
 
 
+HELP = {
+    "start": "Start time in seconds (every video).",
+    "end": "End time in seconds (every video).",
+    "keypoints": "Your own 2D keypoints instead of detection (an OpenPose BODY_25 JSON folder or a COCO results "
+                 "JSON), used for every video: meant for a batch of one video.",
+    "video": "Write overlay.mp4 per video.",
+}
+
+
+@with_run_options(help=HELP)
 def command(
     inputs: Annotated[list[Path], typer.Argument(help="Video files, folders (searched recursively for videos) "
                                                  "or text files listing paths, one per line.")],
@@ -51,31 +60,10 @@ def command(
     recheck: Annotated[bool, typer.Option("--recheck", help="Also pass videos finished by an earlier run "
                                           "through the pipeline (it resumes them; missing outputs are "
                                           "redone).")] = False,
-    mode: Annotated[Method, run_option("method")] = run_default("method"),
-    fit_mode: Annotated[FitMode, run_option("fit_mode")] = run_default("fit_mode"),
-    fps: Annotated[float, run_option("fps")] = run_default("fps"),
-    start: Annotated[float | None, run_option("start", help="Start time in seconds (every video).")] = None,
-    end: Annotated[float | None, run_option("end", help="End time in seconds (every video).")] = None,
-    shots: Annotated[ShotDetector, run_option("shots")] = run_default("shots"),
-    detector: Annotated[Detector, run_option("detector")] = run_default("detector"),
-    keypoints: Annotated[Path | None, run_option("keypoints", help="Your own 2D keypoints instead of detection "
-                                                 "(an OpenPose BODY_25 JSON folder or a COCO results JSON), "
-                                                 "used for every video: meant for a batch of one video.")] = None,
-    max_people: Annotated[int | None, run_option("max_people")] = run_default("max_people"),
-    init: Annotated[Init, run_option("init")] = run_default("init"),
-    weights: Annotated[str | None, run_option("weights")] = run_default("weights"),
-    temporal: Annotated[bool, run_option("temporal")] = run_default("temporal"),
-    body_model: Annotated[str, run_option("body_model")] = run_default("body_model"),
-    pose_prior: Annotated[Path | None, run_option("pose_prior")] = run_default("pose_prior"),
-    device: Annotated[str, run_option("device")] = run_default("device"),
-    video_out: Annotated[bool, run_option("video", help="Write overlay.mp4 per video.")] = run_default("video"),
-    side_by_side: Annotated[bool, run_option("side_by_side")] = run_default("side_by_side"),
-    overlay_fps: Annotated[float | None, run_option("overlay_fps")] = run_default("overlay_fps"),
-    glb: Annotated[bool, run_option("glb")] = run_default("glb"),
-    save_mesh: Annotated[bool, run_option("save_mesh")] = run_default("save_mesh"),
-    out_format: Annotated[OutFormat, run_option("output_format")] = run_default("output_format"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display, only the final "
                                         "summary.")] = False,
+    *,
+    run: dict[str, Any],
 ) -> None:
     """Reconstruct every video of INPUTS, one run folder each under --out, resumable.
 
@@ -83,12 +71,9 @@ def command(
     unfinished ones stage by stage. A video that fails is recorded with its error in
     OUT/batch_report.json and the others go on; the exit code is 1 when any video failed.
     """
-    options = pipeline_options(
-        fps=fps, start=start, end=end, shots=shots, detector=detector,
-        keypoints=keypoints.absolute() if keypoints else None, max_people=max_people, method=mode,
-        fit_mode=fit_mode, init=init, temporal=temporal, weights=weights, body_model=body_model,
-        pose_prior=pose_prior, device=device, video=video_out, side_by_side=side_by_side,
-        overlay_fps=overlay_fps, glb=glb, save_mesh=save_mesh, output_format=out_format)
+    if run["keypoints"] is not None:
+        run["keypoints"] = run["keypoints"].absolute()  # every video's worker sees the same file
+    options = pipeline_options(**run)
     with RichBatchDisplay(Console(stderr=True), enabled=not quiet) as display:
         outcome = run_batch(inputs, out, options, engine=engine.value, jobs=jobs or default_jobs(),
                             address=address, cpus_per_task=cpus_per_task, gpus_per_task=gpus_per_task,

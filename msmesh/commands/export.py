@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from msmesh.commands.common import Quiet
 from msmesh.commands.progress import rich_progress
 from msmesh.export.run import check_run_dir, export_run, find_smpl
 from msmesh.runlock import run_lock
@@ -32,7 +33,7 @@ def command(
     body_model: Annotated[str, typer.Option("--body-model", help="The body model the run was fitted with: auto "
                                                                  "(the one smpl.npz names), open, smpl or a "
                                                                  "path to your SMPL .pkl/.npz.")] = "auto",
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Export RUN_DIR's fitted bodies: --obj, --glb, --json, --video (any combination; cameras.json always).
 

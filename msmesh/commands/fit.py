@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from msmesh.commands.common import run_default, run_option
 from msmesh.errors import InputError
-from msmesh.options import FitMode, OutFormat
+from msmesh.options import FitMode, OutFormat, resolve_init
 from msmesh.runlock import output_folder
 
 
@@ -26,14 +27,12 @@ def command(
                                                      "pose), auto (regress when its weights are installed), or "
                                                      "the path of an "
                                                      "smpl.npz/json whose parameters initialise the fit.")] = "auto",
-    body_model: Annotated[str, typer.Option("--body-model", help="open (shipped), smpl ($MSMESH_SMPL_DIR) or a "
-                                                                 "path to your SMPL .pkl/.npz.")] = "open",
-    pose_prior: Annotated[Path | None, typer.Option("--pose-prior", help="SMPLify's GMM pose prior (gmm_08.pkl) "
-                                                                         "instead of the shipped open prior.")] = None,
+    body_model: Annotated[str, run_option("body_model")] = run_default("body_model"),
+    pose_prior: Annotated[Path | None, run_option("pose_prior")] = run_default("pose_prior"),
     iterations: Annotated[int | None, typer.Option("--iterations", help="Maximum optimiser iterations of the "
                                                                         "main stage (default 300).", min=1)] = None,
-    device: Annotated[str, typer.Option("--device", help="auto (CUDA when present), cpu or cuda[:N].")] = "auto",
-    out_format: Annotated[OutFormat, typer.Option("--format", help="smpl.npz or smpl.json.")] = OutFormat.npz,
+    device: Annotated[str, run_option("device")] = run_default("device"),
+    out_format: Annotated[OutFormat, run_option("output_format")] = run_default("output_format"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Fit SMPL to TRACKS (a tracks.json) and write OUT/smpl.npz: per person and frame the SMPL parameters in
@@ -50,10 +49,7 @@ def command(
     bm = load_body_model(body_model)
     options: dict = {}
     init_result = None
-    if init == "auto":
-        from msmesh.regress.hub import default_weights_available
-
-        init = "regress" if default_weights_available(temporal=True) else "heuristic"
+    init = resolve_init(init, None)  # "auto" as `reconstruct` decides it
     if init == "regress":
         from msmesh.regress.hub import load_regressor
         from msmesh.regress.predict import regress_tracks

@@ -46,22 +46,9 @@ import torch
 
 from msmesh.data import FitResult, Tracks
 from msmesh.errors import FormatError, InputError, NoPeopleError
+from msmesh.eval import report
 from msmesh.eval.cutpairs import CutPair, load_cut_pairs, to_pixels
 from msmesh.eval.metrics import pck_hits
-from msmesh.eval.report import (
-    Item,
-    ItemCache,
-    Predictions,
-    Progress,
-    SkipLog,
-    column,
-    digest,
-    evaluate_items,
-    make_result,
-    require_arrays,
-    save_predictions,
-    stack_items,
-)
 from msmesh.fit.camera import project_np
 from msmesh.options import FIT_MODES
 from msmesh.people.track import box_iou
@@ -326,7 +313,7 @@ def pipeline_processor(body_model: str = "open", device: str = "auto", weights: 
         if detector is not None:
             opts["detector"] = detector
         if method in FIT_METHODS:
-            opts.update(method="optimize", fit_mode=method)
+            opts.update(method="optimize", fit_mode=method, init="heuristic")  # evaluations keep the mean-pose start
         else:
             opts.update(method="regress", temporal=(method == "thmmr"), weights=weights)
         folder = run_dir / method
@@ -393,7 +380,7 @@ def run_ava(root: str | os.PathLike[str], cuts: str | os.PathLike[str] | None = 
             alpha: float = 0.1, iou_min: float = 0.4, split: str | None = None,
             processor: Processor | None = None, body_model: BodyModel | None = None,
             save_predictions_to: str | os.PathLike[str] | None = None,
-            progress: Progress | None = None) -> dict[str, Any]:
+            progress: report.Progress | None = None) -> dict[str, Any]:
     """Evaluate ``methods`` on the accepted pairs of the cut-pair file (module docstring); result dict rows."""
     root = check_root(root)
     unknown = [m for m in methods if m not in METHODS]
@@ -412,14 +399,14 @@ def run_ava(root: str | os.PathLike[str], cuts: str | os.PathLike[str] | None = 
     notes = [] if csvs else [f"no annotation CSVs under {root}/annotations: the default AVA range "
                              f"{AVA_FIRST_KEYFRAME}..{AVA_LAST_KEYFRAME} s was processed"]
     out = Path(out_dir) if out_dir is not None else Path("eval-runs") / "ava"
-    cache = ItemCache(out / "cache")
+    cache = report.ItemCache(out / "cache")
     processor = processor or pipeline_processor()
     proc_key = getattr(processor, "cache_key", getattr(processor, "__name__", "custom"))
     bm_for = _body_model_cache(body_model)
     by_video: dict[str, list[CutPair]] = {}
     for p in pairs:
         by_video.setdefault(p.video, []).append(p)
-    skipped = SkipLog()
+    skipped = report.SkipLog()
     items = []
     for video_id, vpairs in sorted(by_video.items()):
         found = find_video(root, video_id)
@@ -433,19 +420,19 @@ def run_ava(root: str | os.PathLike[str], cuts: str | os.PathLike[str] | None = 
         hi = max([float(last)] + [p.b.timestamp for p in vpairs])
         start, end = max(0.0, lo - offset), hi - offset + 0.5
         for method in methods:
-            key = digest({"pairs": [p.to_json() for p in vpairs], "method": method, "iou": iou_min,
+            key = report.digest({"pairs": [p.to_json() for p in vpairs], "method": method, "iou": iou_min,
                           "range": [start, end], "processor": proc_key, "video": str(path)})
             compute = functools.partial(_evaluate_method, processor, path, out / "runs" / video_id, method, start,
                                         end, vpairs, offset, iou_min, bm_for)
-            items.append(Item(f"{video_id} ({method})", f"{video_id}.{method}", key, compute,
+            items.append(report.Item(f"{video_id} ({method})", f"{video_id}.{method}", key, compute,
                               skip_note=f"; {len(vpairs)} pair(s) not scored"))
     per_method: dict[str, list[dict[str, np.ndarray]]] = {m: [] for m in methods}
-    for item, arrays in evaluate_items(items, cache, skipped, progress):
+    for item, arrays in report.evaluate_items(items, cache, skipped, progress):
         per_method[item.cache_name.rsplit(".", 1)[1]].append(arrays)
-    stacked = {m: stack_items(v) for m, v in per_method.items() if v}
+    stacked = {m: report.stack_items(v) for m, v in per_method.items() if v}
     if save_predictions_to is not None:
         flat = {f"{m}__{k}": v for m, arrs in stacked.items() for k, v in arrs.items()}
-        save_predictions(save_predictions_to, "ava", {"alpha": alpha, "methods": list(stacked), "cuts":
+        report.save_predictions(save_predictions_to, "ava", {"alpha": alpha, "methods": list(stacked), "cuts":
                                                       str(cuts_path), "iou_min": iou_min}, flat)
     return _ava_result(stacked, alpha, skipped, {"cuts": str(cuts_path), "methods": list(methods), "alpha": alpha,
                                                  "iou_min": iou_min, "out_dir": str(out)},
@@ -468,8 +455,9 @@ def _evaluate_method(processor: Processor, path: Path, run_dir: Path, method: st
     return evaluate_video(vpairs, tracks, result, bm_for(result.body_model), offset, iou_min)
 
 
-def _ava_result(stacked: dict[str, dict[str, np.ndarray]], alpha: float, skipped: SkipLog, options: dict[str, Any],
-                extra_counts: dict[str, Any] | None = None, notes: Iterable[str] = ()) -> dict[str, Any]:
+def _ava_result(stacked: dict[str, dict[str, np.ndarray]], alpha: float, skipped: report.SkipLog,
+                options: dict[str, Any], extra_counts: dict[str, Any] | None = None,
+                notes: Iterable[str] = ()) -> dict[str, Any]:
     rows = []
     for method, a in stacked.items():
         s = score_ava(a["gt"], a["size"], a["pred_same"], a["pred_cross"], alpha)
@@ -478,22 +466,23 @@ def _ava_result(stacked: dict[str, dict[str, np.ndarray]], alpha: float, skipped
                      "unlinked": int(a["unlinked"].sum()) if "unlinked" in a else None,
                      "keypoints": s["keypoints"]})
     pct = f"@{alpha:g}"
-    cols = [column("same_frame_pck", f"same-frame PCK{pct} ↑", 100), column("cross_shot_pck",
-            f"cross-shot PCK{pct} ↑", 100), column("pairs", "pairs", digits=0), column("matched", "matched", digits=0),
-            column("unlinked", "re-ID misses", digits=0)]
+    cols = [report.column("same_frame_pck", f"same-frame PCK{pct} ↑", 100),
+            report.column("cross_shot_pck", f"cross-shot PCK{pct} ↑", 100),
+            report.column("pairs", "pairs", digits=0), report.column("matched", "matched", digits=0),
+            report.column("unlinked", "re-ID misses", digits=0)]
     counts = dict(extra_counts or {})
     counts["skipped"] = len(skipped)
-    return make_result("ava", "AVA cuts — same-frame / cross-shot PCK (paper Tables 1–3)", cols, rows, counts,
+    return report.make_result("ava", "AVA cuts — same-frame / cross-shot PCK (paper Tables 1–3)", cols, rows, counts,
                        skipped, options, notes)
 
 
-def rescore_ava(pred: Predictions, alpha: float | None = None, path: str = "predictions") -> dict[str, Any]:
+def rescore_ava(pred: report.Predictions, alpha: float | None = None, path: str = "predictions") -> dict[str, Any]:
     """Recompute the AVA table from a predictions file (optionally at another α) without running anything."""
     alpha = float(pred.meta.get("alpha", 0.1)) if alpha is None else alpha
     methods = list(pred.meta.get("methods", []))
     stacked = {}
     for m in methods:
         names = [f"{m}__{k}" for k in ("pair_ids", "gt", "size", "pred_same", "pred_cross", "matched")]
-        require_arrays(pred, path, names)
+        report.require_arrays(pred, path, names)
         stacked[m] = {n.split("__", 1)[1]: pred.arrays[n] for n in names + [f"{m}__unlinked"] if n in pred.arrays}
-    return _ava_result(stacked, alpha, SkipLog(), {**pred.meta, "alpha": alpha, "rescored": path})
+    return _ava_result(stacked, alpha, report.SkipLog(), {**pred.meta, "alpha": alpha, "rescored": path})

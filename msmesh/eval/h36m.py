@@ -50,21 +50,8 @@ import numpy as np
 from msmesh.body.joints import H36M17_NAMES, SMPL24_NAMES
 from msmesh.data import Camera, FitResult, PersonTrack, Shot, Tracks, VideoInfo
 from msmesh.errors import InputError
+from msmesh.eval import report
 from msmesh.eval.metrics import pa_mpjpe
-from msmesh.eval.report import (
-    Item,
-    ItemCache,
-    Predictions,
-    Progress,
-    SkipLog,
-    column,
-    digest,
-    evaluate_items,
-    make_result,
-    require_arrays,
-    save_predictions,
-    stack_items,
-)
 from msmesh.options import FIT_MODES
 from msmesh.safe_pickle import npz_keys, safe_npz_item
 
@@ -372,7 +359,7 @@ def run_h36m(root: str | os.PathLike[str], subjects: Sequence[str] = TEST_SUBJEC
              actions: Sequence[str] | None = None, modes: Sequence[str] = MODES, config: H36MConfig | None = None,
              out_dir: str | os.PathLike[str] | None = None, fit: Fit | None = None, detector: Detector | None = None,
              max_sequences: int | None = None, save_predictions_to: str | os.PathLike[str] | None = None,
-             progress: Progress | None = None) -> dict[str, Any]:
+             progress: report.Progress | None = None) -> dict[str, Any]:
     """Fit every selected sequence in each mode and score PA-MPJPE (module docstring); result dict."""
     cfg = config or H36MConfig()
     bad = [m for m in modes if m not in MODES]
@@ -389,8 +376,8 @@ def run_h36m(root: str | os.PathLike[str], subjects: Sequence[str] = TEST_SUBJEC
         seqs = seqs[:max_sequences]
     fit = fit or default_fit()
     fit_key = getattr(fit, "cache_key", getattr(fit, "__name__", "custom"))
-    cache = ItemCache(Path(out_dir) / "cache" if out_dir is not None else None)
-    skipped = SkipLog()
+    cache = report.ItemCache(Path(out_dir) / "cache" if out_dir is not None else None)
+    skipped = report.SkipLog()
 
     def compute(subject: str, action: str) -> dict[str, np.ndarray]:
         seq = build_sequence(data, subject, action, cfg, root, detector)
@@ -403,21 +390,21 @@ def run_h36m(root: str | os.PathLike[str], subjects: Sequence[str] = TEST_SUBJEC
             arrays[f"{mode}__pred"] = np.asarray(res.people[0].joints, dtype=np.float64)[:, EVAL_SMPL]
         return arrays
 
-    items = evaluate_items(
-        (Item(f"{subject}/{action}", f"{subject}_{action}",
-              digest({"cfg": asdict(cfg), "modes": list(modes), "fit": fit_key,
-                      "n": len(data.positions_3d[subject][action])}),
-              functools.partial(compute, subject, action)) for subject, action in seqs),
+    items = report.evaluate_items(
+        (report.Item(f"{subject}/{action}", f"{subject}_{action}",
+                     report.digest({"cfg": asdict(cfg), "modes": list(modes), "fit": fit_key,
+                                    "n": len(data.positions_3d[subject][action])}),
+                     functools.partial(compute, subject, action)) for subject, action in seqs),
         cache, skipped, progress)
-    stacked = stack_items([arrays for _, arrays in items])
+    stacked = report.stack_items([arrays for _, arrays in items])
     meta = {"modes": list(modes), "config": asdict(cfg), "subjects": list(subjects),
             "actions": list(actions) if actions else None}
     if save_predictions_to is not None and stacked:
-        save_predictions(save_predictions_to, "h36m", meta, stacked)
+        report.save_predictions(save_predictions_to, "h36m", meta, stacked)
     return _h36m_result(stacked, list(modes), skipped, {**meta, "sequences": len(items)})
 
 
-def _h36m_result(stacked: dict[str, np.ndarray], modes: list[str], skipped: SkipLog,
+def _h36m_result(stacked: dict[str, np.ndarray], modes: list[str], skipped: report.SkipLog,
                  options: dict[str, Any]) -> dict[str, Any]:
     rows = []
     for mode in modes:
@@ -425,16 +412,16 @@ def _h36m_result(stacked: dict[str, np.ndarray], modes: list[str], skipped: Skip
             continue
         s = score_h36m(stacked[f"{mode}__pred"], stacked["gt"], stacked["near_cut"].astype(bool))
         rows.append({"method": mode, **s, "frames": int(len(stacked["gt"]))})
-    cols = [column("pa_mpjpe_mm", "PA-MPJPE mm ↓"), column("pa_mpjpe_cut_mm", "at cuts mm ↓"),
-            column("frames", "frames", digits=0)]
+    cols = [report.column("pa_mpjpe_mm", "PA-MPJPE mm ↓"), report.column("pa_mpjpe_cut_mm", "at cuts mm ↓"),
+            report.column("frames", "frames", digits=0)]
     counts = {"sequences": int(len(np.unique(stacked["seq"]))) if stacked else 0, "skipped": len(skipped)}
-    return make_result("h36m", "Human3.6M with simulated cuts — PA-MPJPE, 14 joints (paper Table 1)", cols, rows,
+    return report.make_result("h36m", "Human3.6M with simulated cuts — PA-MPJPE, 14 joints (paper Table 1)", cols, rows,
                        counts, skipped, options,
                        notes=["SMPL joints vs H36M mocap joints (14 shared): compare modes, not absolute values"])
 
 
-def rescore_h36m(pred: Predictions, path: str = "predictions") -> dict[str, Any]:
+def rescore_h36m(pred: report.Predictions, path: str = "predictions") -> dict[str, Any]:
     """Recompute the Human3.6M table from a predictions file."""
     modes = list(pred.meta.get("modes", MODES))
-    require_arrays(pred, path, ["seq", "gt", "near_cut"] + [f"{m}__pred" for m in modes])
-    return _h36m_result(pred.arrays, modes, SkipLog(), {**pred.meta, "rescored": path})
+    report.require_arrays(pred, path, ["seq", "gt", "near_cut"] + [f"{m}__pred" for m in modes])
+    return _h36m_result(pred.arrays, modes, report.SkipLog(), {**pred.meta, "rescored": path})

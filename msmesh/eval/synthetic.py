@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from scipy.spatial.transform import Rotation
 
@@ -125,6 +126,11 @@ class SyntheticSet:
     gt_joints: dict[int, np.ndarray]  # id → (T,24,3) camera coordinates, metres
     truncated: dict[int, np.ndarray]  # id → (T,) bool
     gt_params: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
+
+
+def _in_view(uv: np.ndarray, cam: np.ndarray) -> npt.NDArray[np.bool_]:
+    """Which projected points ``uv`` fall inside the image, from points ``cam`` in front of the camera."""
+    return (uv[..., 0] >= 0) & (uv[..., 0] < WIDTH) & (uv[..., 1] >= 0) & (uv[..., 1] < HEIGHT) & (cam[..., 2] > 0.05)
 
 
 def _look_at(position: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -277,14 +283,8 @@ def make_sequence(
         go_c[idx] = (Rotation.from_matrix(r) * Rotation.from_rotvec(motion.global_orient[idx])).as_rotvec()
         tr_c[idx] = (motion.transl[idx] + pelvis_rest - pos) @ r.T - pelvis_rest
     uv = project_np(kp_cam, focal, center)
-    inside = (
-        (uv[..., 0] >= 0)
-        & (uv[..., 0] < WIDTH)
-        & (uv[..., 1] >= 0)
-        & (uv[..., 1] < HEIGHT)
-        & (kp_cam[..., 2] > 0.05)
-    )
-    truncated = ~inside[:, BODY_KEYPOINTS].all(1)
+    inside = _in_view(uv, kp_cam)
+    truncated = ~np.all(inside[:, BODY_KEYPOINTS], axis=1)
     # detector-like noise, scaled by the visible keypoints' extent
     vis_box = [np.ptp(uv[i][inside[i]], axis=0) if inside[i].sum() >= 2 else np.ones(2) for i in range(t)]
     area = np.array([np.prod(b) for b in vis_box]).clip(100.0)  # COCO's scale: the visible extent
@@ -328,13 +328,7 @@ def make_sequence(
     observed = track(noisy, conf)
     if cfg.landmarks:  # own generator: the keypoint data stay identical with or without landmarks
         lm_uv = project_np(lm_cam, focal, center)
-        lm_inside = (
-            (lm_uv[..., 0] >= 0)
-            & (lm_uv[..., 0] < WIDTH)
-            & (lm_uv[..., 1] >= 0)
-            & (lm_uv[..., 1] < HEIGHT)
-            & (lm_cam[..., 2] > 0.05)
-        )
+        lm_inside = _in_view(lm_uv, lm_cam)
         lm_rng = np.random.default_rng([cfg.seed, pid, 33])
         observed.landmarks, observed.world_landmarks = _landmarks(lm_cam, lm_inside, area, cfg, lm_rng)
         params["landmarks_cam"] = lm_cam

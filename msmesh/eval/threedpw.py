@@ -39,21 +39,8 @@ import numpy as np
 from msmesh.body.joints import SMPL24_NAMES
 from msmesh.data import Camera, FitResult, PersonTrack, Shot, Tracks, VideoInfo
 from msmesh.errors import InputError, ModelUnavailableError
+from msmesh.eval import report
 from msmesh.eval.metrics import mpjpe, pa_mpjpe
-from msmesh.eval.report import (
-    Item,
-    ItemCache,
-    Predictions,
-    Progress,
-    SkipLog,
-    column,
-    digest,
-    evaluate_items,
-    make_result,
-    require_arrays,
-    save_predictions,
-    stack_items,
-)
 from msmesh.safe_pickle import safe_load_path
 
 if TYPE_CHECKING:
@@ -238,7 +225,7 @@ def evaluate_sequence(seq: PW3DSequence, predictors: Mapping[str, Predictor]) ->
 
 def run_3dpw(root: str | os.PathLike[str], split: str = "test", predictors: Mapping[str, Predictor] | None = None,
              out_dir: str | os.PathLike[str] | None = None, max_sequences: int | None = None,
-             save_predictions_to: str | os.PathLike[str] | None = None, progress: Progress | None = None) \
+             save_predictions_to: str | os.PathLike[str] | None = None, progress: report.Progress | None = None) \
         -> dict[str, Any]:
     """Evaluate the predictors (default: HMR and t-HMMR from the Hub registry) on a 3DPW split."""
     root = Path(root)
@@ -253,33 +240,36 @@ def run_3dpw(root: str | os.PathLike[str], split: str = "test", predictors: Mapp
     predictors = dict(predictors) if predictors else {"hmr": regressor_predictor(False),
                                                       "thmmr": regressor_predictor(True)}
     keys = {n: getattr(p, "cache_key", getattr(p, "__name__", "custom")) for n, p in predictors.items()}
-    cache = ItemCache(Path(out_dir) / "cache" if out_dir is not None else None)
-    skipped = SkipLog()
-    items = evaluate_items(
-        (Item(f.stem, f.stem, digest({"predictors": keys, "file": f.name, "size": f.stat().st_size}),
-              functools.partial(lambda f: evaluate_sequence(load_sequence(f, root / "imageFiles"), predictors), f))
-         for f in files),
+    cache = report.ItemCache(Path(out_dir) / "cache" if out_dir is not None else None)
+    skipped = report.SkipLog()
+
+    def compute(f: Path) -> dict[str, np.ndarray]:
+        return evaluate_sequence(load_sequence(f, root / "imageFiles"), predictors)
+
+    items = report.evaluate_items(
+        (report.Item(f.stem, f.stem, report.digest({"predictors": keys, "file": f.name, "size": f.stat().st_size}),
+                     functools.partial(compute, f)) for f in files),
         cache, skipped, progress, fatal=(ModelUnavailableError,))
-    stacked = stack_items([arrays for _, arrays in items])
+    stacked = report.stack_items([arrays for _, arrays in items])
     meta = {"split": split, "methods": list(predictors)}
     if save_predictions_to is not None and stacked:
-        save_predictions(save_predictions_to, "3dpw", meta, stacked)
+        report.save_predictions(save_predictions_to, "3dpw", meta, stacked)
     return _result(stacked, list(predictors), skipped, {**meta, "sequences": len(items)})
 
 
-def _result(stacked: dict[str, np.ndarray], methods: list[str], skipped: SkipLog, options: dict[str, Any]) \
+def _result(stacked: dict[str, np.ndarray], methods: list[str], skipped: report.SkipLog, options: dict[str, Any]) \
         -> dict[str, Any]:
     rows = [{"method": m, **score_3dpw(stacked[f"{m}__pred"], stacked["gt"])} for m in methods
             if f"{m}__pred" in stacked]
-    cols = [column("pa_mpjpe_mm", "PA-MPJPE mm ↓"), column("mpjpe_mm", "MPJPE mm ↓"),
-            column("frames", "frames", digits=0), column("missing", "no prediction", digits=0)]
+    cols = [report.column("pa_mpjpe_mm", "PA-MPJPE mm ↓"), report.column("mpjpe_mm", "MPJPE mm ↓"),
+            report.column("frames", "frames", digits=0), report.column("missing", "no prediction", digits=0)]
     counts = {"sequences": int(len(np.unique(stacked["seq"]))) if stacked else 0, "skipped": len(skipped)}
-    return make_result("3dpw", "3DPW — PA-MPJPE, 14 SMPL joints (paper Table 2)", cols, rows, counts, skipped,
+    return report.make_result("3dpw", "3DPW — PA-MPJPE, 14 SMPL joints (paper Table 2)", cols, rows, counts, skipped,
                        options)
 
 
-def rescore_3dpw(pred: Predictions, path: str = "predictions") -> dict[str, Any]:
+def rescore_3dpw(pred: report.Predictions, path: str = "predictions") -> dict[str, Any]:
     """Recompute the 3DPW table from a predictions file."""
     methods = list(pred.meta.get("methods", []))
-    require_arrays(pred, path, ["seq", "gt"] + [f"{m}__pred" for m in methods])
-    return _result(pred.arrays, methods, SkipLog(), {**pred.meta, "rescored": path})
+    report.require_arrays(pred, path, ["seq", "gt"] + [f"{m}__pred" for m in methods])
+    return _result(pred.arrays, methods, report.SkipLog(), {**pred.meta, "rescored": path})
