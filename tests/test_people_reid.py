@@ -25,7 +25,8 @@ SHIRT, TROUSERS, SKIN = (40, 90, 200), (30, 30, 60), (200, 160, 130)
 def _person(x: float, hair: tuple[int, int, int], rng: np.random.Generator | None = None,
             shirt: tuple[int, int, int] = SHIRT, trousers: tuple[int, int, int] = TROUSERS,
             ) -> tuple[np.ndarray, Detection]:
-    """A 640×360 frame with one cartoon person at ``x`` in these colours; COCO keypoints and BlazePose landmarks (face points 0–10 on the face) placed on the drawing."""
+    """A 640×360 frame with one cartoon person at ``x`` in these colours (plus noise from ``rng``); COCO
+    keypoints and BlazePose landmarks (face points 0–10 on the face) placed on the drawing."""
     img = np.full((360, 640, 3), 120, np.uint8)
     if rng is not None:
         img += rng.integers(0, 20, img.shape, dtype=np.uint8)
