@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from cut_edit import OUT_H, OUT_W, load_sources  # noqa: E402
+from cut_edit import OUT_H, OUT_W, load_sources, next_shot  # noqa: E402
 from detect_recall import match_pairs  # noqa: E402
 
 from msmesh.data import Shot  # noqa: E402
@@ -79,20 +79,15 @@ def build_reid_edit(sources: dict[str, list[np.ndarray]], labels: dict, shots: i
                     seed: int = 0) -> tuple[list[np.ndarray], list[int], list[tuple[str, int, tuple]]]:
     """Edited frames (640×360), the cuts, and where every frame comes from (source, frame, crop)."""
     rng = np.random.default_rng(seed)
-    names = sorted(sources)
-    position = {n: 0 for n in names}
+    position = {n: 0 for n in sources}
     frames: list[np.ndarray] = []
     cuts: list[int] = []
     origin: list[tuple[str, int, tuple]] = []
     previous = None
     for k in range(shots):
-        name = str(rng.choice([n for n in names if n != previous]))
-        length = int(rng.integers(10, 41))
+        name, start, length = next_shot(sources, position, previous, rng, (10, 41))
         source = sources[name]
-        if position[name] + length > len(source):
-            position[name] = 0
         framing = str(rng.choice(FRAMINGS))
-        start = position[name]
         people = [p for p in labels[name].get(str(start), []) if p[0] is not None]
         box = people[int(rng.integers(len(people)))][1:] if people else None
         crop = window(source[0].shape[:2], framing, box, rng)
@@ -103,7 +98,6 @@ def build_reid_edit(sources: dict[str, list[np.ndarray]], labels: dict, shots: i
             frames.append(cv2.resize(source[i][y:y + h, x:x + w], (OUT_W, OUT_H),
                                      interpolation=cv2.INTER_AREA if w >= OUT_W else cv2.INTER_LINEAR))
             origin.append((name, i, crop))
-        position[name] += length
         previous = name
     return frames, cuts, origin
 

@@ -8,9 +8,10 @@ Cues, per detection, averaged over a tracklet:
 - body proportions: bone lengths (metres) from BlazePose's world landmarks, median over the tracklet.
 Two tracklets' similarity is the weighted mean of the cues both have; ``CUES`` names the sets. The default,
 "head", is colour of torso, legs and head. Measured by bench/reid_accuracy.py (identity-labelled edits, seeds
-0–2, share of person-frames with the right identity): torso + legs 0.66, + head 0.71, + bones 0.62 (and 0.63 on
-the example, where every other set scores 1.0): single-view bone lengths are too noisy to tell people apart
-(same-person pairs differ by 17 % on median, as much as different people), so "body" and "all" are not used.
+0–2, share of person-frames with the right identity; two detector versions): torso + legs 0.60–0.66, + head
+0.71–0.72, + bones 0.55–0.62 (and 0.63 on the example, where the colour sets score 1.0): single-view bone
+lengths are too noisy to tell people apart (same-person pairs differ by 17 % on median, as much as different
+people), so "body" and "all" are not used.
 Linking is greedy agglomerative clustering (best pair first, above ``threshold``), never merging two clusters
 whose tracklets overlap in time (one person is never in two places at once). Every link is recorded with its
 score for ``reid.json``.
