@@ -96,21 +96,27 @@ def load_items(wheels: Path | None) -> list[tuple[dict, np.ndarray]]:
     return out
 
 
-def match(truth: list[list[float]], boxes: list[np.ndarray]) -> int:
-    """How many labelled boxes are matched one-to-one by detected ones (best overlap first)."""
+def match_pairs(truth: list, boxes: list[np.ndarray]) -> list[tuple[int, int]]:
+    """One-to-one (truth index, box index) pairs, best overlap first: IoU ≥ 0.3 or the smaller box ≥ 60 % inside."""
     pairs = []
     for i, t in enumerate(truth):
+        t_arr = np.asarray(t, float)
         for j, b in enumerate(boxes):
-            t_arr = np.asarray(t, float)
             iou, inside = box_iou(t_arr, b), overlap_of_smaller(t_arr, b)
             if iou >= 0.3 or inside >= 0.6:
                 pairs.append((max(iou, inside), i, j))
-    used_t, used_b = set(), set()
+    used_t, used_b, out = set(), set(), []
     for _, i, j in sorted(pairs, reverse=True):
         if i not in used_t and j not in used_b:
             used_t.add(i)
             used_b.add(j)
-    return len(used_t)
+            out.append((i, j))
+    return out
+
+
+def match(truth: list[list[float]], boxes: list[np.ndarray]) -> int:
+    """How many labelled boxes are matched one-to-one by detected ones (best overlap first)."""
+    return len(match_pairs(truth, boxes))
 
 
 def score(detector_name: str, items: list[tuple[dict, np.ndarray]]) -> dict:

@@ -2,17 +2,21 @@
 
 Stages timed separately on examples/cuts_demo.mp4 (230 frames, 640×360, 30 fps), at full rate (every frame)
 and at 1 fps: decode (PyAV, only the sampled frames converted to RGB), shots (each registered detector; they
-always read every frame, so "ms per video frame"), MoveNet detection, appearance descriptors, tracking,
-re-ID linking. Shot-detector timings include loading (TransNetV2 builds its network each call, as the pipeline
-does). Each timing is the best of ``--repeat`` runs. Prints one JSON object.
+always read every frame, so "ms per video frame"), people detection (``--detector``, default the pipeline's
+``auto``, on 1 thread), appearance descriptors, tracking, re-ID linking. For ``auto`` the detection's parts are
+counted and timed too (MoveNet at 448 and at its close-shot size, BlazePose's detector, landmark passes), so
+the per-frame total can be checked against its components on a loaded machine. Shot-detector timings include
+loading (TransNetV2 builds its network each call, as the pipeline does). Each timing is the best of
+``--repeat`` runs. Prints one JSON object.
 
-    .venv/bin/python bench/frontend_speed.py [--repeat 3] [--fps 30 1]
+    .venv/bin/python bench/frontend_speed.py [--repeat 3] [--fps 30 1] [--detector auto|movenet|blazepose]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from collections.abc import Callable
@@ -20,9 +24,11 @@ from pathlib import Path
 
 import torch
 
+from msmesh.people.blazepose import BlazePose
+from msmesh.people.detection import PersonDetector
+from msmesh.people.hybrid import HybridDetector
 from msmesh.people.movenet import MoveNet
-from msmesh.people.reid import appearance, link_tracklets, tracklet_descriptor
-from msmesh.people.track import track_shots
+from msmesh.people.reid import appearance, identify
 from msmesh.video.reader import iter_frames, probe, sample_frames
 from msmesh.video.shots import DETECTORS, detect_shots
 
@@ -57,7 +63,42 @@ def shots_timings(video: Path, repeat: int) -> dict[str, dict]:
     return out
 
 
-def frontend_timings(video: Path, fps: float, repeat: int, detector: MoveNet) -> dict:
+class Timed:
+    """Wraps a callable, adding up its calls and seconds under ``key`` in ``totals``."""
+
+    def __init__(self, fn: Callable, key: str, totals: dict[str, list[float]]) -> None:
+        self.fn, self.key, self.totals = fn, key, totals
+        totals.setdefault(key, [0, 0.0])
+
+    def __call__(self, *args: object) -> object:
+        t0 = time.perf_counter()
+        out = self.fn(*args)
+        self.totals[self.key][0] += 1
+        self.totals[self.key][1] += time.perf_counter() - t0
+        return out
+
+
+def components(detector: HybridDetector, frames: list) -> dict:
+    """Calls per frame and ms per call of each part of the ``auto`` detector over ``frames``."""
+    totals: dict[str, list[float]] = {}
+    saved = detector.movenet, detector.movenet_close, detector.blazepose.detect, detector.blazepose.landmarks
+    detector.movenet = Timed(saved[0], f"movenet_{saved[0].long_side}", totals)  # type: ignore[assignment]
+    if saved[1] is not None:
+        detector.movenet_close = Timed(saved[1], f"movenet_{saved[1].long_side}", totals)  # type: ignore
+    detector.blazepose.detect = Timed(saved[2], "blazepose_detector", totals)  # type: ignore[method-assign]
+    detector.blazepose.landmarks = Timed(saved[3], "landmark_pass", totals)  # type: ignore[method-assign]
+    try:
+        for _, img in frames:
+            detector(img)
+    finally:
+        detector.movenet, detector.movenet_close = saved[0], saved[1]
+        detector.blazepose.detect, detector.blazepose.landmarks = saved[2], saved[3]  # type: ignore
+    n = max(len(frames), 1)
+    return {k: {"calls_per_frame": round(c / n, 3), "ms_per_call": round(1000 * t / max(c, 1), 2)}
+            for k, (c, t) in totals.items()}
+
+
+def frontend_timings(video: Path, fps: float, repeat: int, detector: PersonDetector) -> dict:
     info = probe(video)
     info.sampled_frames = sample_frames(info, fps)  # fps ≥ the video's rate keeps every frame
     n = len(info.sampled_frames)
@@ -72,21 +113,16 @@ def frontend_timings(video: Path, fps: float, repeat: int, detector: MoveNet) ->
 
     appearance_s, found = best_of(repeat, describe)
     shots = detect_shots(video, info, "content")
-    track_s, tracklets = best_of(repeat, lambda: track_shots(dets, shots))
-
-    def reid() -> tuple:
-        desc = {t.id: tracklet_descriptor([d.appearance for d in t.detections]) for t in tracklets}
-        return link_tracklets(tracklets, desc)
-
-    reid_s, (clusters, _) = best_of(repeat, reid)
-    return {"fps": fps, "frames_sampled": n, "detections": found, "tracklets": len(tracklets),
-            "people": len(clusters),
-            "ms_per_sampled_frame": {"decode": ms(decode_s, n), "movenet": ms(detect_s, n),
-                                     "appearance": ms(appearance_s, n), "tracking": ms(track_s, n),
-                                     "reid_link": ms(reid_s, n)},
-            "seconds": {"decode": round(decode_s, 4), "movenet": round(detect_s, 4),
-                        "appearance": round(appearance_s, 4), "tracking": round(track_s, 5),
-                        "reid_link": round(reid_s, 5)}}
+    track_s, found_ids = best_of(repeat, lambda: identify(dets, shots, info))
+    out = {"fps": fps, "frames_sampled": n, "detections": found, "tracklets": len(found_ids.tracklets),
+           "people": len(found_ids.tracks.people),
+           "ms_per_sampled_frame": {"decode": ms(decode_s, n), "detect": ms(detect_s, n),
+                                    "appearance": ms(appearance_s, n), "track_reid": ms(track_s, n)},
+           "seconds": {"decode": round(decode_s, 4), "detect": round(detect_s, 4),
+                       "appearance": round(appearance_s, 4), "track_reid": round(track_s, 5)}}
+    if isinstance(detector, HybridDetector):
+        out["detect_components"] = components(detector, frames)
+    return out
 
 
 def main() -> None:
@@ -94,14 +130,17 @@ def main() -> None:
     parser.add_argument("--video", type=Path, default=EXAMPLE)
     parser.add_argument("--fps", type=float, nargs="+", default=[30.0, 1.0], help="sampling rates (30 = full)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--detector", choices=("auto", "movenet", "blazepose"), default="auto")
     args = parser.parse_args()
+    torch.set_num_threads(1)
     info = probe(args.video)
-    detector = MoveNet()
+    detector = {"auto": HybridDetector, "movenet": MoveNet, "blazepose": BlazePose}[args.detector](threads=1)
     runs = [frontend_timings(args.video, fps, args.repeat, detector) for fps in args.fps]
     print(json.dumps({"benchmark": "frontend_speed", "video": str(args.video), "frames": info.frame_count,
                       "size": [info.width, info.height], "video_fps": info.fps,
                       "shots": shots_timings(args.video, args.repeat), "runs": runs,
-                      "torch_threads": torch.get_num_threads(), "platform": platform.platform()}, indent=1))
+                      "detector": args.detector, "detector_threads": 1, "torch_threads": torch.get_num_threads(),
+                      "load_average": list(os.getloadavg()), "platform": platform.platform()}, indent=1))
 
 
 if __name__ == "__main__":

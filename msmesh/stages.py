@@ -110,18 +110,14 @@ def _detect(video: Path, run: Path, opts: PipelineOptions, progress: ProgressFac
 
 def _track(video: Path, run: Path, opts: PipelineOptions, progress: ProgressFactory) -> dict[str, int]:
     from msmesh.people.detection import load_detections
-    from msmesh.people.reid import clusters_to_tracks, link_tracklets, tracklet_descriptor
-    from msmesh.people.track import track_shots
+    from msmesh.people.reid import identify
 
     info = load_video_json(run / "video.json")
     shots = load_shots_json(run / "shots.json")
     detections = load_detections(run / "detections.json")
-    tracklets = track_shots(detections, shots)
-    descriptors = {t.id: tracklet_descriptor([d.appearance for d in t.detections]) for t in tracklets}
-    clusters, links = link_tracklets(tracklets, descriptors, max_people=opts.max_people)
-    tracks = clusters_to_tracks(clusters, info, shots)
-    min_frames = min(2, len(info.sampled_frames))  # one-frame people are mostly false positives
-    tracks.people = [p for p in tracks.people if len(p) >= min_frames]
+    # one-frame people are mostly false positives
+    found = identify(detections, shots, info, opts.max_people, min_frames=min(2, len(info.sampled_frames)))
+    tracklets, clusters, links, tracks = found.tracklets, found.clusters, found.links, found.tracks
     if not tracks.people:
         raise NoPeopleError(f"{video}: nobody was tracked over more than one sampled frame")
     atomic_write_json(run / "reid.json", {

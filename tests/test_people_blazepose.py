@@ -12,7 +12,7 @@ import pytest
 from videos import EXAMPLE
 
 from msmesh.errors import ModelUnavailableError
-from msmesh.people.blazepose import BlazePose, plausible
+from msmesh.people.blazepose import BlazePose, plausible, same_place
 from msmesh.people.blazepose_ops import (
     Roi,
     decode_boxes,
@@ -23,13 +23,14 @@ from msmesh.people.blazepose_ops import (
 )
 from msmesh.people.detection import Detection
 from msmesh.people.hybrid import HybridDetector, duplicate, keypoints_agree, roi_from_coco
+from msmesh.people.movenet import MoveNet
 from msmesh.video.reader import iter_frames
 
 
 @pytest.fixture(scope="module")
 def frames() -> dict[int, np.ndarray]:
-    """The example's wide shot (50: both people), the man's close-up (80), the woman's close-up (150)."""
-    return dict(iter_frames(EXAMPLE, [50, 80, 150]))
+    """The example's wide shot (50: both people), the man's close-up (70, 80), the woman's close-up (150)."""
+    return dict(iter_frames(EXAMPLE, [50, 70, 80, 150]))
 
 
 @pytest.fixture(scope="module")
@@ -136,6 +137,32 @@ def test_hybrid_finds_both_people_of_a_wide_shot_with_landmarks(frames: dict[int
     assert xs[0] < 320 < xs[1]  # the man on the box (left) and the woman (right)
     for frame in (80, 150):
         assert len(hybrid(frames[frame])) == 1
+
+
+def test_hybrid_runs_the_small_movenet_only_where_blazepose_found_a_large_person(
+        frames: dict[int, np.ndarray], blazepose: BlazePose) -> None:
+    hybrid = HybridDetector(blazepose=blazepose, threads=1)
+    used: list[int] = []
+
+    class Counted:
+        def __init__(self, model: MoveNet) -> None:
+            self.model = model
+
+        def __call__(self, image: np.ndarray) -> list[Detection]:
+            used.append(self.model.long_side)
+            return self.model(image)
+
+    hybrid.movenet, hybrid.movenet_close = Counted(hybrid.movenet), Counted(hybrid.movenet_close)  # type: ignore
+    assert len(hybrid(frames[50])) == 2
+    assert len(hybrid(frames[70])) == 1
+    assert used == [448, 320]  # wide shot: full MoveNet; the man's close-up (ROI 1.5 × the frame): the 320 one
+
+
+def test_same_place_matches_one_body_reported_twice() -> None:
+    a = Roi(100.0, 100.0, 200.0, 0.0)
+    assert same_place(a, Roi(130.0, 110.0, 240.0, 0.3), 0.25)
+    assert not same_place(a, Roi(200.0, 100.0, 200.0, 0.0), 0.25)  # half a body away
+    assert not same_place(a, Roi(100.0, 100.0, 400.0, 0.0), 0.25)  # same centre, twice the size
 
 
 def _person(centre: tuple[float, float], height: float, conf: float = 0.9) -> Detection:

@@ -22,8 +22,7 @@ from msmesh.data import (
 )
 from msmesh.errors import FormatError, InputError, NoPeopleError
 from msmesh.people.keypoint_files import load_keypoint_detections
-from msmesh.people.reid import appearance, clusters_to_tracks, link_tracklets, tracklet_descriptor
-from msmesh.people.track import track_shots
+from msmesh.people.reid import appearance, identify
 
 
 class KeypointFormat(str, Enum):
@@ -78,12 +77,9 @@ def command(
         info = VideoInfo(source=str(keypoints), fps=fps, frame_count=count, width=width, height=height,
                          sampled_frames=frames)
         shots = [Shot(0, 0, count)]
-    tracklets = track_shots(detections, shots)
-    if not tracklets:
+    tracks = identify(detections, shots, info).tracks
+    if not tracks.people:
         raise NoPeopleError(f"{keypoints}: no person has usable keypoints")
-    descriptors = {t.id: tracklet_descriptor([d.appearance for d in t.detections]) for t in tracklets}
-    clusters, _ = link_tracklets(tracklets, descriptors)
-    tracks = clusters_to_tracks(clusters, info, shots)
     write_checked_tracks(out, tracks)
     Console().print(f"wrote {out}: {len(tracks.people)} person(s), {len(shots)} shot(s), {len(frames)} frame(s)")
 

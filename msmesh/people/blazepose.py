@@ -159,12 +159,17 @@ class BlazePose:
         n = NUM_LANDMARKS
         return PoseLandmarks(roi, presence, lm[:n], roi.rotate(world[:n]), lm[n:n + 2, :2], presence)
 
-    def people(self, image: np.ndarray) -> list[PoseLandmarks]:
-        """Detector → ROI → landmarks for every detection; implausible skeletons and duplicates dropped."""
+    def people(self, image: np.ndarray, same_roi: float = 0.0) -> list[PoseLandmarks]:
+        """Detector → ROI → landmarks for every detection; implausible skeletons and duplicates dropped. With
+        ``same_roi`` > 0 a detection whose ROI matches an already found person's (``same_place``) gets no
+        landmark pass: the detector reporting one body twice."""
         h, w = image.shape[:2]
-        found = []
+        found: list[PoseLandmarks] = []
         for cand in self.detect(image):
-            person = self.landmarks(image, roi_from_points(cand.keypoints[0], cand.keypoints[1]))
+            roi = roi_from_points(cand.keypoints[0], cand.keypoints[1])
+            if same_roi and any(same_place(roi, p.roi, same_roi) for p in found):
+                continue
+            person = self.landmarks(image, roi)
             if person is not None and plausible(person, h, w):
                 person.score = cand.score * person.presence
                 found.append(person)
@@ -173,6 +178,14 @@ class BlazePose:
     def __call__(self, image: np.ndarray) -> list[Detection]:
         h, w = image.shape[:2]
         return [p.to_detection(h, w) for p in self.people(image)]
+
+
+def same_place(a: Roi, b: Roi, tolerance: float) -> bool:
+    """True when two ROIs frame the same body: centres within ``tolerance`` × the larger size, sizes within a
+    factor 1 + 2 × ``tolerance``."""
+    big, small = max(a.size, b.size), min(a.size, b.size)
+    near = math.hypot(a.cx - b.cx, a.cy - b.cy) <= tolerance * big
+    return bool(near and big <= (1 + 2 * tolerance) * small)
 
 
 def plausible(person: PoseLandmarks, h: int, w: int, min_conf: float = 0.5, max_limb: float = 1.6) -> bool:
