@@ -105,6 +105,7 @@ from msmesh.errors import InputError
 from msmesh.fit import losses
 from msmesh.fit.camera import default_center, default_focal, project
 from msmesh.fit.init import initial_parameters
+from msmesh.fit.translation import solve_translations
 from msmesh.fit.prior import DEFAULT_PRIOR, build_pose_prior, mean_pose
 from msmesh.options import FIT_MODES
 from msmesh.rotations import axis_angle_to_rotmat, rotmat_to_axis_angle
@@ -142,6 +143,13 @@ class FitOptions:
     w_world_bones: float = 3000.0
     world_bones_align: bool = True
     stage1_iters: int = 30
+    var_scale_transl: float = 1.0
+    var_scale_depth: float = 1.0
+    var_scale_betas: float = 1.0
+    var_scale_orient: float = 1.0
+    jacobi_probes: int = 0  # > 0: per-variable scales from a Gauss–Newton diagonal estimated with this many probes
+    init_solve_transl: bool = False  # with an init: re-solve every translation first (fit/translation.py)
+    init_stage1_iters: int = 0  # stage-1 iterations (orientation + translation) also when an init is given
     yaw_starts: int = 6  # > 1: multi-start stage 1 over this many turns about the body's vertical axis
     stage2_iters: int = 300
     history: int = 20
@@ -582,6 +590,61 @@ class MultiShotFitter:
             progress(done + iters, total)
         return n_iter, evals
 
+    def _jacobi_scales(
+        self,
+        go: torch.Tensor,
+        bp: torch.Tensor,
+        tr: torch.Tensor,
+        betas: torch.Tensor,
+        b: _Batch,
+        focal: float,
+        center: tuple[float, float],
+        scale: float,
+        w_can: torch.Tensor,
+        w_cam: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per-variable scales 1/√h for orientation, pose and translation, h the diagonal of the Gauss–Newton
+        Hessian of the reprojection and smoothness terms (Hutchinson: E[(Jᵀz)²] over random ±1 residual
+        weights z) plus the pose prior's mean curvature."""
+        o = self.opt
+        g_, p_, t_ = (x.detach().clone().requires_grad_(True) for x in (go, bp, tr))
+        with torch.enable_grad():
+            joints, coco = self.bm.joints_only(g_, p_, betas.detach()[b.person_index], t_)
+            d = (project(coco, focal, center) - b.keypoints) / scale * b.conf.sqrt()[..., None]
+            wc = _spread(w_can, b) if b.consecutive else w_can
+            wm = _spread(w_cam, b) if b.consecutive else w_cam
+            rot = axis_angle_to_rotmat(g_)
+            can = losses.canonical_joints(joints, rot, joints[:, 0])
+            rs = [d]
+            if len(wc):
+                rs.append((can[1:] - can[:-1]) * (o.w_sm_joint * wc).sqrt()[:, None, None])
+                rs.append((joints[1:, 0] - joints[:-1, 0]) * (o.w_sm_transl * wm).sqrt()[:, None])
+            hg, hp, ht = torch.zeros_like(go), torch.zeros_like(bp), torch.zeros_like(tr)
+            gen = torch.Generator(device=self.device).manual_seed(0)
+            for _ in range(o.jacobi_probes):
+                z = [torch.randint(0, 2, r.shape, generator=gen, device=self.device).to(r.dtype) * 2 - 1 for r in rs]
+                gr = torch.autograd.grad(sum((zi * r).sum() for zi, r in zip(z, rs)), [g_, p_, t_], retain_graph=True)
+                hg += gr[0] ** 2
+                hp += gr[1] ** 2
+                ht += gr[2] ** 2
+        k = 1.0 / o.jacobi_probes
+        prior_c = o.w_pose * self._prior_curvature()
+        sg = (hg * k + 1.0).rsqrt()
+        sp = (hp * k + prior_c + 1.0).rsqrt()
+        st = (ht * k + 1.0).rsqrt()
+        ref = sp.median()
+        return sg / ref, sp / ref, st / ref
+
+    def _prior_curvature(self) -> torch.Tensor:
+        """(69,) the pose prior's mean diagonal curvature (the mixture's precisions, weight-averaged), 0 else."""
+        from msmesh.fit.prior import GMMPrior
+
+        for m in self.prior.modules():
+            if isinstance(m, GMMPrior):
+                prec_diag = (m.chol_t ** 2).sum(1)  # diag(L Lᵀ) = Σ_j L_ij²
+                return prec_diag.mean(0)
+        return torch.zeros(69, device=self.device)
+
     def _best_yaw(
         self,
         go: torch.Tensor,
@@ -685,13 +748,24 @@ class MultiShotFitter:
                     g, t = self._best_yaw(go[sl], bp[sl], tr[sl], betas, b, sl, focal, center, scale, torso)
                     go[sl] = g
                     tr[sl] = t
-        if init is None and o.stage1_iters > 0:
+        if init is not None and o.init_solve_transl:
+            with torch.no_grad():
+                zero = torch.zeros_like(tr)
+                j0, c0 = self.bm.joints_only(go, bp, betas[b.person_index], zero)
+                new_t = solve_translations(
+                    c0.cpu().numpy(), j0[:, 0].cpu().numpy(), b.keypoints.cpu().numpy(), b.conf.cpu().numpy(),
+                    (_spread(w_cam, b) * o.w_sm_transl).cpu().numpy(), tr.detach().cpu().numpy(), focal, center,
+                    scale, o.sigma,
+                )
+                tr.copy_(torch.from_numpy(new_t))
+        s1_iters = o.stage1_iters if init is None else o.init_stage1_iters
+        if s1_iters > 0:
             self._run_stage(
                 [go, tr],
                 lambda: self._energy(
                     go, bp.detach(), tr, betas.detach(), b, focal, center, scale, w_can, w_cam, torso, 1
                 ),
-                o.stage1_iters,
+                s1_iters,
                 progress,
                 done,
                 total,
@@ -707,6 +781,16 @@ class MultiShotFitter:
                 done,
                 total,
             )
+        # variables scaled so L-BFGS sees similar curvature along each (translation and shape move many pixels)
+        s_tr = torch.tensor([o.var_scale_transl, o.var_scale_transl, o.var_scale_depth], device=self.device)
+        s_go: torch.Tensor | float = o.var_scale_orient
+        s_bp: torch.Tensor | float = 1.0
+        if o.jacobi_probes > 0:
+            s_go, s_bp, s_tr = self._jacobi_scales(go, bp, tr, betas, b, focal, center, scale, w_can, w_cam)
+        u_tr = (tr.detach() / s_tr).requires_grad_(True)
+        u_be = (betas.detach() / o.var_scale_betas).requires_grad_(True)
+        u_go = (go.detach() / s_go).requires_grad_(True)
+        u_bp = (bp.detach() / s_bp).requires_grad_(True)
         on_eval = None
         if o.trace_every > 0:
             clock = {"start": t_start, "paused": 0.0}
@@ -716,20 +800,26 @@ class MultiShotFitter:
                     return
                 t0 = time.perf_counter()
                 with torch.no_grad():
-                    j, _ = self.bm.joints_only(go, bp, betas[b.person_index], tr)
+                    j, _ = self.bm.joints_only(u_go * s_go, u_bp * s_bp, (u_be * o.var_scale_betas)[b.person_index], u_tr * s_tr)
                 at = t0 - clock["start"] - clock["paused"]
                 self.stats.trace.append((at, evals, energy, j.cpu().numpy()))
                 clock["paused"] += time.perf_counter() - t0
 
         self._run_stage(
-            [go, bp, tr, betas],
-            lambda: self._energy(go, bp, tr, betas, b, focal, center, scale, w_can, w_cam, None, 2),
+            [u_go, u_bp, u_tr, u_be],
+            lambda: self._energy(u_go * s_go, u_bp * s_bp, u_tr * s_tr, u_be * o.var_scale_betas, b, focal, center, scale, w_can,
+                                 w_cam, None, 2),
             o.stage2_iters,
             progress,
             done,
             total,
             on_eval,
         )
+        with torch.no_grad():
+            tr.copy_(u_tr * s_tr)
+            go.copy_(u_go * s_go)
+            bp.copy_(u_bp * s_bp)
+            betas.copy_(u_be * o.var_scale_betas)
         with torch.no_grad():
             self.stats.final_energy = float(
                 self._energy(go, bp, tr, betas, b, focal, center, scale, w_can, w_cam, None, 2)
