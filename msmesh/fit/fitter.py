@@ -105,8 +105,8 @@ from msmesh.errors import InputError
 from msmesh.fit import losses
 from msmesh.fit.camera import default_center, default_focal, project
 from msmesh.fit.init import initial_parameters
+from msmesh.fit.prior import DEFAULT_PRIOR, GMMPrior, build_pose_prior, mean_pose
 from msmesh.fit.translation import solve_translations
-from msmesh.fit.prior import DEFAULT_PRIOR, build_pose_prior, mean_pose
 from msmesh.options import FIT_MODES
 from msmesh.rotations import axis_angle_to_rotmat, rotmat_to_axis_angle
 
@@ -143,13 +143,8 @@ class FitOptions:
     w_world_bones: float = 3000.0
     world_bones_align: bool = True
     stage1_iters: int = 30
-    var_scale_transl: float = 1.0
-    var_scale_depth: float = 1.0
-    var_scale_betas: float = 1.0
-    var_scale_orient: float = 1.0
-    jacobi_probes: int = 0  # > 0: per-variable scales from a Gauss–Newton diagonal estimated with this many probes
-    init_solve_transl: bool = False  # with an init: re-solve every translation first (fit/translation.py)
-    init_stage1_iters: int = 0  # stage-1 iterations (orientation + translation) also when an init is given
+    init_jacobi_probes: int = 4  # with an init: Jacobi-scaled stage 2, its diagonal from this many probes (0 = off)
+    init_solve_transl: bool = True  # with an init: re-solve every translation first (fit/translation.py)
     yaw_starts: int = 6  # > 1: multi-start stage 1 over this many turns about the body's vertical axis
     stage2_iters: int = 300
     history: int = 20
@@ -603,46 +598,38 @@ class MultiShotFitter:
         w_can: torch.Tensor,
         w_cam: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Per-variable scales 1/√h for orientation, pose and translation, h the diagonal of the Gauss–Newton
-        Hessian of the reprojection and smoothness terms (Hutchinson: E[(Jᵀz)²] over random ±1 residual
-        weights z) plus the pose prior's mean curvature."""
+        """Per-variable scales s = 1/√h of orientation, pose and translation (Jacobi preconditioning), h the
+        diagonal of the Gauss–Newton Hessian of the reprojection and smoothness residuals (estimated as
+        E[(Jᵀz)²] over ``init_jacobi_probes`` random ±1 vectors z, one backward pass each) plus the pose prior's
+        mean curvature; normalised so the median pose scale is 1."""
         o = self.opt
         g_, p_, t_ = (x.detach().clone().requires_grad_(True) for x in (go, bp, tr))
         with torch.enable_grad():
             joints, coco = self.bm.joints_only(g_, p_, betas.detach()[b.person_index], t_)
-            d = (project(coco, focal, center) - b.keypoints) / scale * b.conf.sqrt()[..., None]
-            wc = _spread(w_can, b) if b.consecutive else w_can
-            wm = _spread(w_cam, b) if b.consecutive else w_cam
-            rot = axis_angle_to_rotmat(g_)
-            can = losses.canonical_joints(joints, rot, joints[:, 0])
-            rs = [d]
-            if len(wc):
-                rs.append((can[1:] - can[:-1]) * (o.w_sm_joint * wc).sqrt()[:, None, None])
-                rs.append((joints[1:, 0] - joints[:-1, 0]) * (o.w_sm_transl * wm).sqrt()[:, None])
-            hg, hp, ht = torch.zeros_like(go), torch.zeros_like(bp), torch.zeros_like(tr)
+            res = [(project(coco, focal, center) - b.keypoints) / scale * b.conf.sqrt()[..., None]]
+            if len(b.first) and b.consecutive:
+                wc, wm = _spread(w_can, b), _spread(w_cam, b)
+                can = losses.canonical_joints(joints, axis_angle_to_rotmat(g_), joints[:, 0])
+                res.append((can[1:] - can[:-1]) * (o.w_sm_joint * wc).sqrt()[:, None, None])
+                res.append((joints[1:, 0] - joints[:-1, 0]) * (o.w_sm_transl * wm).sqrt()[:, None])
+            h = [torch.zeros_like(x) for x in (go, bp, tr)]
             gen = torch.Generator(device=self.device).manual_seed(0)
-            for _ in range(o.jacobi_probes):
-                z = [torch.randint(0, 2, r.shape, generator=gen, device=self.device).to(r.dtype) * 2 - 1 for r in rs]
-                gr = torch.autograd.grad(sum((zi * r).sum() for zi, r in zip(z, rs)), [g_, p_, t_], retain_graph=True)
-                hg += gr[0] ** 2
-                hp += gr[1] ** 2
-                ht += gr[2] ** 2
-        k = 1.0 / o.jacobi_probes
-        prior_c = o.w_pose * self._prior_curvature()
-        sg = (hg * k + 1.0).rsqrt()
-        sp = (hp * k + prior_c + 1.0).rsqrt()
-        st = (ht * k + 1.0).rsqrt()
-        ref = sp.median()
-        return sg / ref, sp / ref, st / ref
+            for _ in range(o.init_jacobi_probes):
+                probe = sum(
+                    ((torch.randint(0, 2, r.shape, generator=gen, device=self.device) * 2 - 1) * r).sum() for r in res
+                )
+                for hx, gx in zip(h, torch.autograd.grad(probe, [g_, p_, t_], retain_graph=True), strict=True):
+                    hx += gx * gx
+        h[1] += o.w_pose * self._prior_curvature() * o.init_jacobi_probes
+        s_go, s_bp, s_tr = ((hx / o.init_jacobi_probes + 1.0).rsqrt() for hx in h)
+        ref = s_bp.median()
+        return s_go / ref, s_bp / ref, s_tr / ref
 
     def _prior_curvature(self) -> torch.Tensor:
-        """(69,) the pose prior's mean diagonal curvature (the mixture's precisions, weight-averaged), 0 else."""
-        from msmesh.fit.prior import GMMPrior
-
+        """(69,) the pose prior's diagonal curvature averaged over the mixture's components (0 without one)."""
         for m in self.prior.modules():
             if isinstance(m, GMMPrior):
-                prec_diag = (m.chol_t ** 2).sum(1)  # diag(L Lᵀ) = Σ_j L_ij²
-                return prec_diag.mean(0)
+                return (m.chol_t**2).sum(1).mean(0)  # diag(L Lᵀ)_i = Σ_j L_ij²; chol_t holds Lᵀ
         return torch.zeros(69, device=self.device)
 
     def _best_yaw(
@@ -758,14 +745,13 @@ class MultiShotFitter:
                     scale, o.sigma,
                 )
                 tr.copy_(torch.from_numpy(new_t))
-        s1_iters = o.stage1_iters if init is None else o.init_stage1_iters
-        if s1_iters > 0:
+        if init is None and o.stage1_iters > 0:
             self._run_stage(
                 [go, tr],
                 lambda: self._energy(
                     go, bp.detach(), tr, betas.detach(), b, focal, center, scale, w_can, w_cam, torso, 1
                 ),
-                s1_iters,
+                o.stage1_iters,
                 progress,
                 done,
                 total,
@@ -781,16 +767,13 @@ class MultiShotFitter:
                 done,
                 total,
             )
-        # variables scaled so L-BFGS sees similar curvature along each (translation and shape move many pixels)
-        s_tr = torch.tensor([o.var_scale_transl, o.var_scale_transl, o.var_scale_depth], device=self.device)
-        s_go: torch.Tensor | float = o.var_scale_orient
+        # L-BFGS on scaled variables u = x / s (Jacobi preconditioning from an init; else s = 1)
+        s_go: torch.Tensor | float = 1.0
         s_bp: torch.Tensor | float = 1.0
-        if o.jacobi_probes > 0:
+        s_tr: torch.Tensor | float = 1.0
+        if init is not None and o.init_jacobi_probes > 0:
             s_go, s_bp, s_tr = self._jacobi_scales(go, bp, tr, betas, b, focal, center, scale, w_can, w_cam)
-        u_tr = (tr.detach() / s_tr).requires_grad_(True)
-        u_be = (betas.detach() / o.var_scale_betas).requires_grad_(True)
-        u_go = (go.detach() / s_go).requires_grad_(True)
-        u_bp = (bp.detach() / s_bp).requires_grad_(True)
+        u_go, u_bp, u_tr = ((x.detach() / sx).requires_grad_(True) for x, sx in ((go, s_go), (bp, s_bp), (tr, s_tr)))
         on_eval = None
         if o.trace_every > 0:
             clock = {"start": t_start, "paused": 0.0}
@@ -800,15 +783,15 @@ class MultiShotFitter:
                     return
                 t0 = time.perf_counter()
                 with torch.no_grad():
-                    j, _ = self.bm.joints_only(u_go * s_go, u_bp * s_bp, (u_be * o.var_scale_betas)[b.person_index], u_tr * s_tr)
+                    j, _ = self.bm.joints_only(u_go * s_go, u_bp * s_bp, betas[b.person_index], u_tr * s_tr)
                 at = t0 - clock["start"] - clock["paused"]
                 self.stats.trace.append((at, evals, energy, j.cpu().numpy()))
                 clock["paused"] += time.perf_counter() - t0
 
         self._run_stage(
-            [u_go, u_bp, u_tr, u_be],
-            lambda: self._energy(u_go * s_go, u_bp * s_bp, u_tr * s_tr, u_be * o.var_scale_betas, b, focal, center, scale, w_can,
-                                 w_cam, None, 2),
+            [u_go, u_bp, u_tr, betas],
+            lambda: self._energy(u_go * s_go, u_bp * s_bp, u_tr * s_tr, betas, b, focal, center, scale, w_can, w_cam,
+                                 None, 2),
             o.stage2_iters,
             progress,
             done,
@@ -816,10 +799,9 @@ class MultiShotFitter:
             on_eval,
         )
         with torch.no_grad():
-            tr.copy_(u_tr * s_tr)
             go.copy_(u_go * s_go)
             bp.copy_(u_bp * s_bp)
-            betas.copy_(u_be * o.var_scale_betas)
+            tr.copy_(u_tr * s_tr)
         with torch.no_grad():
             self.stats.final_energy = float(
                 self._energy(go, bp, tr, betas, b, focal, center, scale, w_can, w_cam, None, 2)
