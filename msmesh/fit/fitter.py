@@ -100,6 +100,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from msmesh.body.lbs import rodrigues_t
 from msmesh.data import FitResult, SmplSequence, Tracks
 from msmesh.errors import InputError
 from msmesh.fit import losses
@@ -190,12 +191,11 @@ class _Batch:
     person_index: torch.Tensor  # (N,) which person each frame belongs to
     keypoints: torch.Tensor  # (N,17,2)
     conf: torch.Tensor  # (N,17)
-    first: torch.Tensor  # (M,) pair frame indices
+    first: torch.Tensor  # (M,) pair frame indices: always consecutive frames (t, t+1) of a person
     second: torch.Tensor  # (M,)
     same_shot: torch.Tensor  # (M,) bool
     gap_weight: torch.Tensor  # (M,)
     slices: list[tuple[int, int]]  # per person [start, end) into N
-    consecutive: bool = False  # every pair is (t, t+1) (always, as _batch builds them)
     prior_target: torch.Tensor | None = None  # (N,69) the init's body pose (init prior), or None
     prior_weight: torch.Tensor | None = None  # (N,69) per-frame, per-parameter weight of that prior
     prior_scale: torch.Tensor | None = None  # (N,) per-frame factor of the pose prior, or None (all 1)
@@ -204,6 +204,28 @@ class _Batch:
     world_bones: torch.Tensor | None = None  # (N,B,3) unit bone vectors of the world landmarks, or None
     world_bone_conf: torch.Tensor | None = None  # (N,B)
 
+
+
+@dataclass
+class _Scene:
+    """What every energy evaluation of one fit shares: the batch, the camera, the residual scale (image
+    diagonal / 1000) and the mode's weights (canonical, camera) of the N−1 consecutive frame pairs (0 where a
+    pair spans two people; empty when nothing is paired)."""
+
+    b: _Batch
+    focal: float
+    center: tuple[float, float]
+    scale: float
+    w_can: torch.Tensor
+    w_cam: torch.Tensor
+
+    @property
+    def any_can(self) -> bool:
+        return bool((self.w_can > 0).any())
+
+    @property
+    def any_cam(self) -> bool:
+        return bool((self.w_cam > 0).any())
 
 # Which COCO-17 keypoints witness each SMPL body joint (joints 1..23) for the init prior: legs by the
 # hip/knee/ankle keypoints, arms by shoulder/elbow/wrist, the trunk and head by all twelve body keypoints.
@@ -382,7 +404,6 @@ class MultiShotFitter:
             same_shot=cat(same, torch.bool),
             gap_weight=cat(gap, torch.float32),
             slices=slices,
-            consecutive=True,
             **extra,
         )
 
@@ -437,16 +458,12 @@ class MultiShotFitter:
         bp: torch.Tensor,
         tr: torch.Tensor,
         betas: torch.Tensor,
-        b: _Batch,
-        focal: float,
-        center: tuple[float, float],
-        scale: float,
-        w_can: torch.Tensor,
-        w_cam: torch.Tensor,
+        sc: _Scene,
         kp_mask: torch.Tensor | None,
         stage: int,
     ) -> torch.Tensor:
         o = self.opt
+        b, focal, center, scale, w_can, w_cam = sc.b, sc.focal, sc.center, sc.scale, sc.w_can, sc.w_cam
         be = betas[b.person_index]
         if stage == 2 and (b.landmarks is not None or b.world_bones is not None):
             joints, coco, lms = self.bm.joints_only(go, bp, be, tr, landmarks=True)
@@ -473,25 +490,16 @@ class MultiShotFitter:
             if b.prior_target is not None:
                 assert b.prior_weight is not None  # fit sets both
                 e = e + o.init_prior_weight * (b.prior_weight * (bp - b.prior_target).pow(2)).sum()
-        if len(b.first):
-            rot = axis_angle_to_rotmat(go)
-            pelvis = joints[:, 0]
-            if b.consecutive:  # every pair is (t, t+1): slices instead of gathers, weight 0 between people
-                w_can, w_cam = _spread(w_can, b), _spread(w_cam, b)
-
-                def diff(x: torch.Tensor) -> torch.Tensor:
-                    return losses.consecutive_sq_diff(x)
-            else:
-
-                def diff(x: torch.Tensor) -> torch.Tensor:
-                    return losses.pair_sq_diff(x, b.first, b.second)
-
-            if stage == 2 and bool((w_can > 0).any()):
-                can = losses.canonical_joints(joints, rot, pelvis)
-                e = e + (w_can * (o.w_sm_joint * diff(can) + o.w_sm_pose * diff(bp))).sum()
-            if bool((w_cam > 0).any()):
-                # ‖R1 − R2‖_F² (losses.rotation_geodesic_sq) is the squared difference of the flattened matrices
-                e = e + (w_cam * (o.w_sm_orient * diff(rot) + o.w_sm_transl * diff(pelvis))).sum()
+        if len(w_can):  # consecutive frames (t, t+1); pair weights 0 between people. Batch-last (…, N) tensors
+            rot = rodrigues_t(go.T)  # (3,3,N)
+            points = joints.permute(2, 1, 0)  # (3,24,N): the fast path's own layout, so no copy
+            if stage == 2 and sc.any_can:
+                can = losses.canonical_joints_t(points, rot)
+                smooth = o.w_sm_joint * losses.consecutive_sq_diff_t(can) + o.w_sm_pose * losses.consecutive_sq_diff(bp)
+                e = e + (w_can * smooth).sum()
+            if sc.any_cam:
+                smooth = o.w_sm_orient * losses.consecutive_sq_diff_t(rot)
+                e = e + (w_cam * (smooth + o.w_sm_transl * losses.consecutive_sq_diff_t(points[:, 0]))).sum()
         return e / max(1, len(go))
 
     def _run_stage(
@@ -504,86 +512,69 @@ class MultiShotFitter:
         total: int,
         on_eval: Callable[[int, float], None] | None = None,
     ) -> None:
-        """Minimise one stage's energy over ``params``; its iterations and evaluations go into ``stats``."""
-        it, ev = self._minimise(params, closure_energy, iters, progress, done, total, on_eval)
-        self.stats.iterations.append(it)
-        self.stats.evaluations.append(ev)
-
-    def _minimise(
-        self,
-        params: list[torch.Tensor],
-        closure_energy: Callable[[], torch.Tensor],
-        iters: int,
-        progress: ProgressCallback | None,
-        done: int,
-        total: int,
-        on_eval: Callable[[int, float], None] | None,
-    ) -> tuple[int, int]:
-        """(iterations, energy evaluations) of Adam or L-BFGS on one stage."""
+        """Minimise one stage's energy over ``params`` with Adam or L-BFGS (``optimizer``); its iterations and
+        energy evaluations go into ``stats``."""
         o = self.opt
         evals = 0
+        last = math.inf
+
+        def energy_and_grad() -> torch.Tensor:
+            nonlocal evals, last
+            for p in params:
+                p.grad = None
+            e = closure_energy()
+            e.backward()
+            evals += 1
+            last = float(e.detach())
+            if on_eval:
+                on_eval(evals, last)
+            return e
+
+        n_iter = iters
         if o.optimizer == "adam":
             adam = torch.optim.Adam(params, lr=o.adam_lr)
             prev = math.inf
             for it in range(iters):
-                adam.zero_grad(set_to_none=True)
-                e = closure_energy()
-                e.backward()
+                energy_and_grad()
                 adam.step()
-                evals += 1
-                if on_eval:
-                    on_eval(evals, float(e.detach()))
                 if progress and it % 10 == 0:
                     progress(done + it, total)
-                val = float(e.detach())
-                if abs(prev - val) < o.tol_change * max(1.0, abs(val)):
-                    return it + 1, evals
-                prev = val
-            return iters, evals
-        opt = torch.optim.LBFGS(
-            params,
-            lr=1.0,
-            max_iter=iters,
-            max_eval=int(iters * 1.5),
-            history_size=o.history,
-            tolerance_grad=1e-9,
-            tolerance_change=o.tol_change,
-            line_search_fn="strong_wolfe",
-        )
-
-        last = [math.inf]
-
-        def closure() -> torch.Tensor:
-            nonlocal evals
-            opt.zero_grad(set_to_none=True)
-            e = closure_energy()
-            e.backward()
-            evals += 1
-            last[0] = float(e.detach())
-            if on_eval:
-                on_eval(evals, last[0])
-            return e
-
-        if o.stop_rel_decrease <= 0:
-            opt.step(closure)
-            n_iter = int(opt.state[opt._params[0]].get("n_iter", 0))
-        else:  # the stopping rule: windows of stop_window iterations (L-BFGS keeps its history across them)
-            n_iter, before = 0, math.inf
-            while n_iter < iters:
-                m = min(o.stop_window, iters - n_iter)
-                opt.param_groups[0].update(max_iter=m, max_eval=int(m * 1.5))
-                opt.step(closure)
-                done_now = int(opt.state[opt._params[0]].get("n_iter", 0))
-                stalled = done_now - n_iter < m  # L-BFGS's own tolerances ended the window early
-                n_iter = done_now
-                if progress:
-                    progress(done + n_iter, total)
-                if stalled or before - last[0] < o.stop_rel_decrease * abs(last[0]):
+                if abs(prev - last) < o.tol_change * max(1.0, abs(last)):
+                    n_iter = it + 1
                     break
-                before = last[0]
+                prev = last
+        else:
+            opt = torch.optim.LBFGS(
+                params,
+                lr=1.0,
+                max_iter=iters,
+                max_eval=int(iters * 1.5),
+                history_size=o.history,
+                tolerance_grad=1e-9,
+                tolerance_change=o.tol_change,
+                line_search_fn="strong_wolfe",
+            )
+            if o.stop_rel_decrease <= 0:
+                opt.step(energy_and_grad)
+                n_iter = int(opt.state[opt._params[0]].get("n_iter", 0))
+            else:  # the stopping rule: windows of stop_window iterations (L-BFGS keeps its history across them)
+                n_iter, before = 0, math.inf
+                while n_iter < iters:
+                    m = min(o.stop_window, iters - n_iter)
+                    opt.param_groups[0].update(max_iter=m, max_eval=int(m * 1.5))
+                    opt.step(energy_and_grad)
+                    done_now = int(opt.state[opt._params[0]].get("n_iter", 0))
+                    stalled = done_now - n_iter < m  # L-BFGS's own tolerances ended the window early
+                    n_iter = done_now
+                    if progress:
+                        progress(done + n_iter, total)
+                    if stalled or before - last < o.stop_rel_decrease * abs(last):
+                        break
+                    before = last
         if progress:
             progress(done + iters, total)
-        return n_iter, evals
+        self.stats.iterations.append(n_iter)
+        self.stats.evaluations.append(evals)
 
     def _jacobi_scales(
         self,
@@ -591,27 +582,22 @@ class MultiShotFitter:
         bp: torch.Tensor,
         tr: torch.Tensor,
         betas: torch.Tensor,
-        b: _Batch,
-        focal: float,
-        center: tuple[float, float],
-        scale: float,
-        w_can: torch.Tensor,
-        w_cam: torch.Tensor,
+        sc: _Scene,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Per-variable scales s = 1/√h of orientation, pose and translation (Jacobi preconditioning), h the
         diagonal of the Gauss–Newton Hessian of the reprojection and smoothness residuals (estimated as
         E[(Jᵀz)²] over ``init_jacobi_probes`` random ±1 vectors z, one backward pass each) plus the pose prior's
         mean curvature; normalised so the median pose scale is 1."""
-        o = self.opt
+        o, b = self.opt, sc.b
         g_, p_, t_ = (x.detach().clone().requires_grad_(True) for x in (go, bp, tr))
         with torch.enable_grad():
             joints, coco = self.bm.joints_only(g_, p_, betas.detach()[b.person_index], t_)
-            res = [(project(coco, focal, center) - b.keypoints) / scale * b.conf.sqrt()[..., None]]
-            if len(b.first) and b.consecutive:
-                wc, wm = _spread(w_can, b), _spread(w_cam, b)
-                can = losses.canonical_joints(joints, axis_angle_to_rotmat(g_), joints[:, 0])
-                res.append((can[1:] - can[:-1]) * (o.w_sm_joint * wc).sqrt()[:, None, None])
-                res.append((joints[1:, 0] - joints[:-1, 0]) * (o.w_sm_transl * wm).sqrt()[:, None])
+            res = [(project(coco, sc.focal, sc.center) - b.keypoints) / sc.scale * b.conf.sqrt()[..., None]]
+            if len(sc.w_can):
+                points = joints.permute(2, 1, 0)
+                can = losses.canonical_joints_t(points, rodrigues_t(g_.T))
+                res.append((can[..., 1:] - can[..., :-1]) * (o.w_sm_joint * sc.w_can).sqrt())
+                res.append((points[:, 0, 1:] - points[:, 0, :-1]) * (o.w_sm_transl * sc.w_cam).sqrt())
             h = [torch.zeros_like(x) for x in (go, bp, tr)]
             gen = torch.Generator(device=self.device).manual_seed(0)
             for _ in range(o.init_jacobi_probes):
@@ -638,18 +624,15 @@ class MultiShotFitter:
         bp: torch.Tensor,
         tr: torch.Tensor,
         betas: torch.Tensor,
-        b: _Batch,
+        sc: _Scene,
         frames: slice,
-        focal: float,
-        center: tuple[float, float],
-        scale: float,
         torso: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Multi-start of stage 1: every frame's initial orientation turned about the body's vertical axis by
         ``yaw_starts`` evenly spaced angles, each fitted (orientation + translation, torso keypoints, frame
-        mode), and per frame the start whose fit reprojects best is kept. ``frames``: which frames of ``b``
-        ``go``, ``bp`` and ``tr`` are."""
-        o = self.opt
+        mode), and per frame the start whose fit reprojects best is kept. ``frames``: which frames of the scene's
+        batch ``go``, ``bp`` and ``tr`` are."""
+        o, b = self.opt, sc.b
         k, n = o.yaw_starts, len(go)
         yaw = torch.arange(k, dtype=go.dtype, device=go.device) * (2 * math.pi / k)
         turn = torch.zeros(k, 3, dtype=go.dtype, device=go.device)
@@ -668,11 +651,13 @@ class MultiShotFitter:
             gap_weight=empty.float(),
             slices=[],
         )
-        bp_k, none = bp.detach().repeat(k, 1), torch.zeros(0, dtype=go.dtype, device=go.device)
+        none = torch.zeros(0, dtype=go.dtype, device=go.device)
+        rep_scene = _Scene(rep, sc.focal, sc.center, sc.scale, none, none)
+        bp_k = bp.detach().repeat(k, 1)
         with torch.enable_grad():
             self._run_stage(
                 [g, t],
-                lambda: self._energy(g, bp_k, t, betas.detach(), rep, focal, center, scale, none, none, torso, 1),
+                lambda: self._energy(g, bp_k, t, betas.detach(), rep_scene, torso, 1),
                 o.stage1_iters,
                 None,
                 0,
@@ -680,7 +665,9 @@ class MultiShotFitter:
             )
         with torch.no_grad():
             _, coco = self.bm.joints_only(g, bp_k, betas[rep.person_index], t)
-            err = losses.reprojection(project(coco, focal, center), rep.keypoints, rep.conf * torso, o.sigma, scale)
+            err = losses.reprojection(
+                project(coco, sc.focal, sc.center), rep.keypoints, rep.conf * torso, o.sigma, sc.scale
+            )
             best = err.view(k, n).argmin(0)
             pick = best * n + torch.arange(n, device=go.device)
         return g.detach()[pick], t.detach()[pick]
@@ -724,6 +711,7 @@ class MultiShotFitter:
         betas = tensor(x0["betas"]).requires_grad_(True)
         scale = math.hypot(w, h) / 1000.0
         w_can, w_cam = pair_weights(b.same_shot, b.gap_weight, self.mode)
+        scene = _Scene(b, focal, center, scale, _spread(w_can, b), _spread(w_cam, b))
         torso = torch.zeros(17, dtype=torch.float32, device=self.device)
         torso[list(TORSO_KEYPOINTS)] = 1.0
         total = o.stage1_iters + o.stage2_iters
@@ -732,7 +720,7 @@ class MultiShotFitter:
             with torch.no_grad():  # in chunks of frames: memory stays that of ~MULTISTART_CHUNK × starts frames
                 for s0 in range(0, len(go), MULTISTART_CHUNK):
                     sl = slice(s0, s0 + MULTISTART_CHUNK)
-                    g, t = self._best_yaw(go[sl], bp[sl], tr[sl], betas, b, sl, focal, center, scale, torso)
+                    g, t = self._best_yaw(go[sl], bp[sl], tr[sl], betas, scene, sl, torso)
                     go[sl] = g
                     tr[sl] = t
         if init is not None and o.init_solve_transl:
@@ -749,7 +737,7 @@ class MultiShotFitter:
             self._run_stage(
                 [go, tr],
                 lambda: self._energy(
-                    go, bp.detach(), tr, betas.detach(), b, focal, center, scale, w_can, w_cam, torso, 1
+                    go, bp.detach(), tr, betas.detach(), scene, torso, 1
                 ),
                 o.stage1_iters,
                 progress,
@@ -758,10 +746,10 @@ class MultiShotFitter:
             )
         done = o.stage1_iters
         if o.sm_warmup_iters > 0 and self.mode != "frame":  # continuation: stiff smoothness first
-            w_can_stiff = w_can * o.sm_warmup_factor
+            stiff = replace(scene, w_can=w_can * o.sm_warmup_factor)
             self._run_stage(
                 [go, bp, tr, betas],
-                lambda: self._energy(go, bp, tr, betas, b, focal, center, scale, w_can_stiff, w_cam, None, 2),
+                lambda: self._energy(go, bp, tr, betas, stiff, None, 2),
                 o.sm_warmup_iters,
                 None,
                 done,
@@ -772,7 +760,7 @@ class MultiShotFitter:
         s_bp: torch.Tensor | float = 1.0
         s_tr: torch.Tensor | float = 1.0
         if init is not None and o.init_jacobi_probes > 0:
-            s_go, s_bp, s_tr = self._jacobi_scales(go, bp, tr, betas, b, focal, center, scale, w_can, w_cam)
+            s_go, s_bp, s_tr = self._jacobi_scales(go, bp, tr, betas, scene)
         u_go, u_bp, u_tr = ((x.detach() / sx).requires_grad_(True) for x, sx in ((go, s_go), (bp, s_bp), (tr, s_tr)))
         on_eval = None
         if o.trace_every > 0:
@@ -790,8 +778,7 @@ class MultiShotFitter:
 
         self._run_stage(
             [u_go, u_bp, u_tr, betas],
-            lambda: self._energy(u_go * s_go, u_bp * s_bp, u_tr * s_tr, betas, b, focal, center, scale, w_can, w_cam,
-                                 None, 2),
+            lambda: self._energy(u_go * s_go, u_bp * s_bp, u_tr * s_tr, betas, scene, None, 2),
             o.stage2_iters,
             progress,
             done,
@@ -804,7 +791,7 @@ class MultiShotFitter:
             tr.copy_(u_tr * s_tr)
         with torch.no_grad():
             self.stats.final_energy = float(
-                self._energy(go, bp, tr, betas, b, focal, center, scale, w_can, w_cam, None, 2)
+                self._energy(go, bp, tr, betas, scene, None, 2)
             )
             joints, _ = self.bm.joints_only(go, bp, betas[b.person_index], tr)
         out = []
