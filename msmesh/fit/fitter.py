@@ -144,7 +144,7 @@ class FitOptions:
     w_world_bones: float = 3000.0
     world_bones_align: bool = True
     stage1_iters: int = 30
-    init_jacobi_probes: int = 4  # with an init: Jacobi-scaled stage 2, its diagonal from this many probes (0 = off)
+    init_jacobi_probes: int = 4  # with an init, shot/multishot: Jacobi-scaled stage 2 from this many probes (0 = off)
     init_solve_transl: bool = True  # with an init: re-solve every translation first (fit/translation.py)
     yaw_starts: int = 6  # > 1: multi-start stage 1 over this many turns about the body's vertical axis
     stage2_iters: int = 300
@@ -759,7 +759,7 @@ class MultiShotFitter:
         s_go: torch.Tensor | float = 1.0
         s_bp: torch.Tensor | float = 1.0
         s_tr: torch.Tensor | float = 1.0
-        if init is not None and o.init_jacobi_probes > 0:
+        if init is not None and o.init_jacobi_probes > 0 and self.mode != "frame":
             s_go, s_bp, s_tr = self._jacobi_scales(go, bp, tr, betas, scene)
         u_go, u_bp, u_tr = ((x.detach() / sx).requires_grad_(True) for x, sx in ((go, s_go), (bp, s_bp), (tr, s_tr)))
         on_eval = None
