@@ -87,6 +87,36 @@ lower energy but worse accuracy (130 vs 113 mm); on the hard set (seed 100, one 
 pose. Its early PA-MPJPE can be lower (bench/fit_curve.py: 111 mm after 50 steps, then drifting to 122), but
 its energy stays 20–40× above L-BFGS's because it sends frames with few keypoints tens to hundreds of metres
 away, which PA-MPJPE (scale- and translation-free) does not see.
+
+From an estimate (``init``; the pipeline's default ``--init auto`` gives the shipped t-HMMR and
+``msmesh.stages.REGRESS_INIT_ITERS`` = 30 stage-2 iterations): no multi-start and no stage 1 (the regressor
+gives the orientation), then
+
+1. ``init_solve_transl``: every translation re-solved at once with the pose held (fit/translation.py: the
+   reprojection and translation-smoothness terms, linearised, IRLS for ρ, one banded solve). The regressor's
+   weak-perspective depth jitters: at its raw start the translation-smoothness term is 93 % of the energy
+   (66,329 of 71,731 per frame on bench/fit_speed.py's set) and L-BFGS first trades pose for depth — after 30
+   iterations the fit was *worse* than the regressor (151.0 vs 126.7 mm). After the solve that term is 28.
+2. ``init_jacobi_probes`` (shot and multishot modes): L-BFGS runs on scaled variables u = x / s, s = 1/√h,
+   h the diagonal of the Gauss–Newton Hessian of the reprojection and smoothness residuals (4 random-sign
+   probes, one backward pass each) plus the pose prior's curvature. Legs of a close-up (no keypoints) and a
+   wide shot's hips differ by orders of magnitude in curvature; one L-BFGS scale for all of them is what made
+   the fit need hundreds of iterations.
+
+Measured on bench/fit_speed.py's set (10 people × 100 frames, multishot, 1 thread), PA-MPJPE all /
+truncated: regressor alone 126.7 / 134.5; its start, 100 iterations, neither step (the previous default)
+115.9 / 126.8; + translation solve: 30 iterations 117.7 / 125.5, 100: 107.6 / 115.5; + Jacobi scaling:
+30 iterations 109.8 / 118.1 (the default), 40: 106.8 / 115.0, 60: 104.0 / 112.1, and a plateau of
+102.1 / 110.0 from ~110 iterations on (energy still −3 % per 10 iterations, accuracy flat). The heuristic
+start with the multi-start and 300 iterations gets 111.7 / 119.8 at 8–11× the CPU time. Tried and not kept:
+one global scale per variable kind (translation × 0.2, orientation × 0.5: 110.0 vs 112.1 mm at 60
+iterations, superseded by the Jacobi scales); re-running stage 1 from the init (no gain per evaluation);
+L-BFGS history 8 or 50 (no change); the Jacobi scales on the heuristic path (worse: 114.2 vs 111.7 mm, 3×
+the final energy — stage 1 leaves large residuals the diagonal misjudges) and in frame mode (truncated frames
+141.2 vs 136.3 mm on the hard set: a faster descent into frame mode's worse minimum); a hand-written
+backward for the mixture prior (5.2 vs 5.0 ms, no gain). What an evaluation costs (CPU time, 1,000 frames,
+1 thread, shared machine so ~2× an idle one's): body model forward + backward ~15 ms, the rest 20 → 13 ms since
+the smoothness terms are computed batch-last on the body model's own layout (no N×3×3 matmuls).
 """
 
 from __future__ import annotations
@@ -135,6 +165,7 @@ class FitOptions:
     w_sm_pose: float = 20.0
     w_sm_orient: float = 50.0
     w_sm_transl: float = 1e3
+    w_sm_accel: float = 0.0  # second differences of the canonical joints (t−1, t, t+1), across cuts in multishot
     min_conf: float = 0.05
     init_prior_weight: float = 0.0
     sm_warmup_iters: int = 0  # stage-2 iterations run first with the canonical smoothness × sm_warmup_factor
@@ -497,6 +528,9 @@ class MultiShotFitter:
                 can = losses.canonical_joints_t(points, rot)
                 smooth = o.w_sm_joint * losses.consecutive_sq_diff_t(can) + o.w_sm_pose * losses.consecutive_sq_diff(bp)
                 e = e + (w_can * smooth).sum()
+                if o.w_sm_accel > 0 and len(w_can) > 1:
+                    acc = can[..., 2:] - 2 * can[..., 1:-1] + can[..., :-2]
+                    e = e + o.w_sm_accel * (w_can[1:] * w_can[:-1] * (acc * acc).sum((0, 1))).sum()
             if sc.any_cam:
                 smooth = o.w_sm_orient * losses.consecutive_sq_diff_t(rot)
                 e = e + (w_cam * (smooth + o.w_sm_transl * losses.consecutive_sq_diff_t(points[:, 0]))).sum()
