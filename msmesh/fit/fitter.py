@@ -795,7 +795,7 @@ class MultiShotFitter:
             )
         done = o.stage1_iters
         if o.sm_warmup_iters > 0 and self.mode != "frame":  # continuation: stiff smoothness first
-            stiff = replace(scene, w_can=w_can * o.sm_warmup_factor)
+            stiff = replace(scene, w_can=scene.w_can * o.sm_warmup_factor)
             self._run_stage(
                 [go, bp, tr, betas],
                 lambda: self._energy(go, bp, tr, betas, stiff, None, 2),
