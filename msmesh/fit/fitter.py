@@ -140,7 +140,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import torch
@@ -250,6 +250,16 @@ class _Batch:
     world_bones: torch.Tensor | None = None  # (N,B,3) unit bone vectors of the world landmarks, or None
     world_bone_conf: torch.Tensor | None = None  # (N,B)
 
+
+
+class _Params(NamedTuple):
+    """The fit's variables: per frame global orientation (N,3), body pose (N,69), translation (N,3); per person
+    shape (P,10)."""
+
+    go: torch.Tensor
+    bp: torch.Tensor
+    tr: torch.Tensor
+    betas: torch.Tensor
 
 
 @dataclass
@@ -498,17 +508,10 @@ class MultiShotFitter:
         }
 
     # ------------------------------------------------------------------ energy
-    def _energy(
-        self,
-        go: torch.Tensor,
-        bp: torch.Tensor,
-        tr: torch.Tensor,
-        betas: torch.Tensor,
-        sc: _Scene,
-        kp_mask: torch.Tensor | None,
-        stage: int,
-    ) -> torch.Tensor:
+    def _energy(self, x: _Params, sc: _Scene, kp_mask: torch.Tensor | None, stage: int) -> torch.Tensor:
+        """The energy of ``x`` (module docstring); stage 1 without the priors, shape and canonical terms."""
         o = self.opt
+        go, bp, tr, betas = x
         b, focal, center, scale, w_can, w_cam = sc.b, sc.focal, sc.center, sc.scale, sc.w_can, sc.w_cam
         be = betas[b.person_index]
         if stage == 2 and (b.landmarks is not None or b.world_bones is not None):
@@ -625,20 +628,14 @@ class MultiShotFitter:
         self.stats.iterations.append(n_iter)
         self.stats.evaluations.append(evals)
 
-    def _jacobi_scales(
-        self,
-        go: torch.Tensor,
-        bp: torch.Tensor,
-        tr: torch.Tensor,
-        betas: torch.Tensor,
-        sc: _Scene,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _jacobi_scales(self, x: _Params, sc: _Scene) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Per-variable scales s = 1/√h of orientation, pose and translation (Jacobi preconditioning), h the
         diagonal of the Gauss–Newton Hessian of the reprojection and smoothness residuals (estimated as
         E[(Jᵀz)²] over ``init_jacobi_probes`` random ±1 vectors z, one backward pass each) plus the pose prior's
         mean curvature; normalised so the median pose scale is 1."""
         o, b = self.opt, sc.b
-        g_, p_, t_ = (x.detach().clone().requires_grad_(True) for x in (go, bp, tr))
+        go, bp, tr, betas = x
+        g_, p_, t_ = (v.detach().clone().requires_grad_(True) for v in (go, bp, tr))
         with torch.enable_grad():
             joints, coco = self.bm.joints_only(g_, p_, betas.detach()[b.person_index], t_)
             res = [(project(coco, sc.focal, sc.center) - b.keypoints) / sc.scale * b.conf.sqrt()[..., None]]
@@ -647,12 +644,11 @@ class MultiShotFitter:
                 can = losses.canonical_joints_t(points, rodrigues_t(g_.T))
                 res.append((can[..., 1:] - can[..., :-1]) * (o.w_sm_joint * sc.w_can).sqrt())
                 res.append((points[:, 0, 1:] - points[:, 0, :-1]) * (o.w_sm_transl * sc.w_cam).sqrt())
-            h = [torch.zeros_like(x) for x in (go, bp, tr)]
+            h = [torch.zeros_like(v) for v in (go, bp, tr)]
             gen = torch.Generator(device=self.device).manual_seed(0)
             for _ in range(o.init_jacobi_probes):
-                probe = sum(
-                    ((torch.randint(0, 2, r.shape, generator=gen, device=self.device) * 2 - 1) * r).sum() for r in res
-                )
+                signs = [torch.randint(0, 2, r.shape, generator=gen, device=self.device) * 2 - 1 for r in res]
+                probe = torch.stack([(z * r).sum() for z, r in zip(signs, res, strict=True)]).sum()
                 for hx, gx in zip(h, torch.autograd.grad(probe, [g_, p_, t_], retain_graph=True), strict=True):
                     hx += gx * gx
         h[1] += o.w_pose * self._prior_curvature() * o.init_jacobi_probes
@@ -668,20 +664,14 @@ class MultiShotFitter:
         return torch.zeros(69, device=self.device)
 
     def _best_yaw(
-        self,
-        go: torch.Tensor,
-        bp: torch.Tensor,
-        tr: torch.Tensor,
-        betas: torch.Tensor,
-        sc: _Scene,
-        frames: slice,
-        torso: torch.Tensor,
+        self, x: _Params, sc: _Scene, frames: slice, torso: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Multi-start of stage 1: every frame's initial orientation turned about the body's vertical axis by
         ``yaw_starts`` evenly spaced angles, each fitted (orientation + translation, torso keypoints, frame
         mode), and per frame the start whose fit reprojects best is kept. ``frames``: which frames of the scene's
-        batch ``go``, ``bp`` and ``tr`` are."""
+        batch ``x``'s orientation, pose and translation are (its shape is every person's)."""
         o, b = self.opt, sc.b
+        go, bp, tr, betas = x
         k, n = o.yaw_starts, len(go)
         yaw = torch.arange(k, dtype=go.dtype, device=go.device) * (2 * math.pi / k)
         turn = torch.zeros(k, 3, dtype=go.dtype, device=go.device)
@@ -706,7 +696,7 @@ class MultiShotFitter:
         with torch.enable_grad():
             self._run_stage(
                 [g, t],
-                lambda: self._energy(g, bp_k, t, betas.detach(), rep_scene, torso, 1),
+                lambda: self._energy(_Params(g, bp_k, t, betas.detach()), rep_scene, torso, 1),
                 o.stage1_iters,
                 None,
                 0,
@@ -769,7 +759,7 @@ class MultiShotFitter:
             with torch.no_grad():  # in chunks of frames: memory stays that of ~MULTISTART_CHUNK × starts frames
                 for s0 in range(0, len(go), MULTISTART_CHUNK):
                     sl = slice(s0, s0 + MULTISTART_CHUNK)
-                    g, t = self._best_yaw(go[sl], bp[sl], tr[sl], betas, scene, sl, torso)
+                    g, t = self._best_yaw(_Params(go[sl], bp[sl], tr[sl], betas), scene, sl, torso)
                     go[sl] = g
                     tr[sl] = t
         if init is not None and o.init_solve_transl:
@@ -785,9 +775,7 @@ class MultiShotFitter:
         if init is None and o.stage1_iters > 0:
             self._run_stage(
                 [go, tr],
-                lambda: self._energy(
-                    go, bp.detach(), tr, betas.detach(), scene, torso, 1
-                ),
+                lambda: self._energy(_Params(go, bp.detach(), tr, betas.detach()), scene, torso, 1),
                 o.stage1_iters,
                 progress,
                 done,
@@ -798,7 +786,7 @@ class MultiShotFitter:
             stiff = replace(scene, w_can=scene.w_can * o.sm_warmup_factor)
             self._run_stage(
                 [go, bp, tr, betas],
-                lambda: self._energy(go, bp, tr, betas, stiff, None, 2),
+                lambda: self._energy(_Params(go, bp, tr, betas), stiff, None, 2),
                 o.sm_warmup_iters,
                 None,
                 done,
@@ -809,7 +797,7 @@ class MultiShotFitter:
         s_bp: torch.Tensor | float = 1.0
         s_tr: torch.Tensor | float = 1.0
         if init is not None and o.init_jacobi_probes > 0 and self.mode != "frame":
-            s_go, s_bp, s_tr = self._jacobi_scales(go, bp, tr, betas, scene)
+            s_go, s_bp, s_tr = self._jacobi_scales(_Params(go, bp, tr, betas), scene)
         u_go, u_bp, u_tr = ((x.detach() / sx).requires_grad_(True) for x, sx in ((go, s_go), (bp, s_bp), (tr, s_tr)))
         on_eval = None
         if o.trace_every > 0:
@@ -827,7 +815,7 @@ class MultiShotFitter:
 
         self._run_stage(
             [u_go, u_bp, u_tr, betas],
-            lambda: self._energy(u_go * s_go, u_bp * s_bp, u_tr * s_tr, betas, scene, None, 2),
+            lambda: self._energy(_Params(u_go * s_go, u_bp * s_bp, u_tr * s_tr, betas), scene, None, 2),
             o.stage2_iters,
             progress,
             done,
@@ -840,7 +828,7 @@ class MultiShotFitter:
             tr.copy_(u_tr * s_tr)
         with torch.no_grad():
             self.stats.final_energy = float(
-                self._energy(go, bp, tr, betas, scene, None, 2)
+                self._energy(_Params(go, bp, tr, betas), scene, None, 2)
             )
             joints, _ = self.bm.joints_only(go, bp, betas[b.person_index], tr)
         out = []
