@@ -118,12 +118,16 @@ gives the orientation), then
    wide shot's hips differ by orders of magnitude in curvature; one L-BFGS scale for all of them is what made
    the fit need hundreds of iterations.
 
-Measured on bench/fit_speed.py's set (10 people × 100 frames, multishot, 1 thread), PA-MPJPE all /
-truncated: regressor alone 126.7 / 134.5; its start, 100 iterations, neither step (the previous default)
-115.9 / 126.8; + translation solve: 30 iterations 117.7 / 125.5, 100: 107.6 / 115.5; + Jacobi scaling:
-30 iterations 109.8 / 118.1 (the default), 40: 106.8 / 115.0, 60: 104.0 / 112.1, and a plateau of
-102.1 / 110.0 from ~110 iterations on (energy still −3 % per 10 iterations, accuracy flat). The heuristic
-start with the multi-start and 300 iterations gets 111.7 / 119.8 at 8–11× the CPU time. Tried and not kept:
+Measured on bench/fit_speed.py's set (10 people × 100 frames, multishot, 1 thread; before the acceleration
+term), PA-MPJPE all / truncated by stage-2 energy evaluations: regressor alone 126.7 / 134.5; its start, 100
+iterations, neither step (the previous default) 115.9 / 126.8; + translation solve: 30 evaluations
+117.7 / 125.5, 100: 107.6 / 115.5; + Jacobi scaling: 30: 109.8 / 118.1, 40: 106.8 / 115.0, 60: 104.0 / 112.1,
+then a plateau of 102.1 / 110.0 from ~110 on (energy still −3 % per 10 iterations, accuracy flat). On the hard
+set (bench/fit_curve.py, seed 0) the error is lowest at 40–60 evaluations (98.7 mm) and then rises to 109 at
+620 while the energy falls: past that the fit trades the regressor's 3D for 2D agreement. Stopping rule of the
+default: 30 stage-2 iterations (34–36 evaluations) or L-BFGS's tolerances, whichever comes first. With the
+acceleration term (the default): 106.8 / 114.6 in 30 iterations, the heuristic start with the multi-start and
+300 iterations 109.4 / 117.0 at 8–11× the CPU time. Tried and not kept:
 one global scale per variable kind (translation × 0.2, orientation × 0.5: 110.0 vs 112.1 mm at 60
 iterations, superseded by the Jacobi scales); re-running stage 1 from the init (no gain per evaluation);
 L-BFGS history 8 or 50 (no change); the Jacobi scales on the heuristic path (worse: 114.2 vs 111.7 mm, 3×
