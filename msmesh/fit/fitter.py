@@ -470,39 +470,42 @@ class MultiShotFitter:
     def _init(
         self, tracks: Tracks, focal: float, center: tuple[float, float], init: FitResult | None
     ) -> dict[str, np.ndarray]:
+        """Starting parameters: the init's where it has the frame, the heuristic (fit/init.py) elsewhere (it
+        is computed only for people the init does not fully cover)."""
         go, bp, tr, betas, from_init = [], [], [], [], []
         for p in tracks.people:
-            h = initial_parameters(
-                np.asarray(p.keypoints, dtype=np.float64),
-                np.asarray(p.shot),
-                focal,
-                center,
-                self.bm,
-                self.mean_pose,
-                self.opt.min_conf,
-            )
-            b = np.zeros(10, dtype=np.float32)
-            h["from_init"] = np.zeros(len(p), dtype=bool)
+            seq = None
             if init is not None:
                 try:
                     seq = init.person(p.id)
                 except KeyError:
                     seq = None
+            where = {int(f): k for k, f in enumerate(seq.frames)} if seq is not None else {}
+            rows = [where.get(int(f), -1) for f in p.frames]
+            have = np.array([k >= 0 for k in rows], dtype=bool)
+            if seq is not None and have.all():
+                h = {"global_orient": np.asarray(seq.global_orient, dtype=np.float32)[rows],
+                     "body_pose": np.asarray(seq.body_pose, dtype=np.float32)[rows],
+                     "transl": np.asarray(seq.transl, dtype=np.float32)[rows]}
+            else:
+                h = initial_parameters(
+                    np.asarray(p.keypoints, dtype=np.float64),
+                    np.asarray(p.shot),
+                    focal,
+                    center,
+                    self.bm,
+                    self.mean_pose,
+                    self.opt.min_conf,
+                )
                 if seq is not None:
-                    where = {int(f): k for k, f in enumerate(seq.frames)}
-                    for t, f in enumerate(p.frames):
-                        k = where.get(int(f))
-                        if k is not None:
-                            h["global_orient"][t] = seq.global_orient[k]
-                            h["body_pose"][t] = seq.body_pose[k]
-                            h["transl"][t] = seq.transl[k]
-                            h["from_init"][t] = True
-                    b = np.asarray(seq.betas, dtype=np.float32)
+                    for t in np.flatnonzero(have).tolist():
+                        for name in ("global_orient", "body_pose", "transl"):
+                            h[name][t] = getattr(seq, name)[rows[t]]
             go.append(h["global_orient"])
             bp.append(h["body_pose"])
             tr.append(h["transl"])
-            betas.append(b)
-            from_init.append(h["from_init"])
+            betas.append(np.asarray(seq.betas, dtype=np.float32) if seq is not None else np.zeros(10, np.float32))
+            from_init.append(have)
         return {
             "from_init": np.concatenate(from_init),
             "global_orient": np.concatenate(go),
