@@ -298,6 +298,7 @@ _JOINT_WITNESS = {
 
 
 MULTISTART_CHUNK = 2048  # frames per batch of the orientation multi-start (bounds its memory)
+JACOBI_MAX_SCALE = 3.0  # Jacobi scales relative to the median pose scale are capped here (poses reach ~2)
 
 # Bones of the optional 3D term on BlazePose world landmarks (landmark index pairs): upper and lower arms and
 # legs, feet, and the torso's four sides.
@@ -639,7 +640,7 @@ class MultiShotFitter:
         """Per-variable scales s = 1/√h of orientation, pose and translation (Jacobi preconditioning), h the
         diagonal of the Gauss–Newton Hessian of the reprojection and smoothness residuals (estimated as
         E[(Jᵀz)²] over ``init_jacobi_probes`` random ±1 vectors z, one backward pass each) plus the pose prior's
-        mean curvature; normalised so the median pose scale is 1."""
+        mean curvature; normalised so the median pose scale is 1, capped at :data:`JACOBI_MAX_SCALE`."""
         o, b = self.opt, sc.b
         go, bp, tr, betas = x
         g_, p_, t_ = (v.detach().clone().requires_grad_(True) for v in (go, bp, tr))
@@ -661,7 +662,9 @@ class MultiShotFitter:
         h[1] += o.w_pose * self._prior_curvature() * o.init_jacobi_probes
         s_go, s_bp, s_tr = ((hx / o.init_jacobi_probes + 1.0).rsqrt() for hx in h)
         ref = s_bp.median()
-        return s_go / ref, s_bp / ref, s_tr / ref
+        # capped: a variable no residual reaches (a frame without keypoints) has h ≈ 0, and an unbounded
+        # scale there let L-BFGS's first steps throw it far (NaN with 2 probes on bench/fit_speed.py's set)
+        return tuple((v / ref).clamp(max=JACOBI_MAX_SCALE) for v in (s_go, s_bp, s_tr))  # type: ignore[return-value]
 
     def _prior_curvature(self) -> torch.Tensor:
         """(69,) the pose prior's diagonal curvature averaged over the mixture's components (0 without one)."""
