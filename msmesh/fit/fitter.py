@@ -77,11 +77,12 @@ truncated frames, frame → multishot:
   111.9 / 129.0; 5,000 → 112.0 / 128.3; 20,000 → 116.7 / 131.1; 2,000 with Eq. 1's w_sm_joint halved to 1,000
   → 111.0 / 128.3 (d = 1 / 2 / 3–4 / ≥ 5: 102.7 / 119.4 / 127.1 / 136.6) — kept as the default (report seeds
   0–2, multishot, heuristic start 116.8 / 131.7 → 114.8 / 129.9, cross-shot PCK 72 → 76 %; from t-HMMR
-  112.8 / 128.5 → 111.2 / 126.8). The t-HMMR estimate as an init prior on unseen joints (``init_prior_weight``)
+  112.8 / 128.5 → 111.2 / 126.8, and 108.0 / 124.5 once the Jacobi scales were capped). The t-HMMR
+  estimate as an init prior on unseen joints (``init_prior_weight``)
   in multishot: 1e3 → 113.7 / 132.2, 1e4 → 117.6 / 137.6 — worse here too, so off. The gain stays at the
   frames next to a full view (d = 1: 0.71 × frame) while frames ≥ 5 away stay at 0.92 × frame, so the target of
   0.70 × frame over all truncated frames is out of reach of this energy with this regressor (measured
-  0.89 from the heuristic start, 0.93 from t-HMMR): the regressor is no better than the fit on those frames
+  0.89 from the heuristic start, 0.91 from t-HMMR): the regressor is no better than the fit on those frames
   (140.2 mm truncated on the hard set), so neither start nor prior carries the legs across several unseen
   frames.
 
