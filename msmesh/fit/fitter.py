@@ -124,8 +124,8 @@ term), PA-MPJPE all / truncated by stage-2 energy evaluations: regressor alone 1
 iterations, neither step (the previous default) 115.9 / 126.8; + translation solve: 30 evaluations
 117.7 / 125.5, 100: 107.6 / 115.5; + Jacobi scaling: 30: 109.8 / 118.1, 40: 106.8 / 115.0, 60: 104.0 / 112.1,
 then a plateau of 102.1 / 110.0 from ~110 on (energy still −3 % per 10 iterations, accuracy flat). On the hard
-set (bench/fit_curve.py, seed 0) the error is lowest at 40–60 evaluations (98.7 mm) and then rises to 109 at
-620 while the energy falls: past that the fit trades the regressor's 3D for 2D agreement. Stopping rule of the
+set (bench/fit_curve.py, seed 0) the error is lowest at 40–60 evaluations (98.9 mm) and then rises to 109.5 at
+600 while the energy falls: past that the fit trades the regressor's 3D for 2D agreement. Stopping rule of the
 default: 30 stage-2 iterations (34–36 evaluations) or L-BFGS's tolerances, whichever comes first. With the
 acceleration term (the default): 106.8 / 114.6 in 30 iterations, the heuristic start with the multi-start and
 300 iterations 109.4 / 117.0 at 8–11× the CPU time. Tried and not kept:
