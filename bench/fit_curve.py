@@ -2,9 +2,10 @@
 
 One fit per solver on the same generated input (the hard synthetic benchmark's motions and cameras,
 multishot mode, 1 thread by default); the fitter records the joints along the way (``trace_every``), the
-time spent recording is excluded. Prints one JSON object and, with ``--png``, draws the curves
-(OpenCV, no plotting library needed). Run:
-`python bench/fit_curve.py --png assets/readme/fit_curve.png [--frames 30 --solvers lbfgs adam]`.
+time spent recording is excluded. ``--regress``: also L-BFGS from the shipped t-HMMR (the default ``--init
+auto`` path: translation solve + Jacobi-scaled L-BFGS), its curve starting at the regressor's own time and
+error. Prints one JSON object and, with ``--png``, draws the curves (OpenCV, no plotting library needed). Run:
+`python bench/fit_curve.py --png assets/readme/fit_curve.png --regress [--frames 30 --solvers lbfgs adam]`.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def draw(curves: dict[str, list[tuple[float, float]]], path: str, title: str) ->
         cv2.polylines(img, [pts], False, color, 2, cv2.LINE_AA)
         for p in pts:
             cv2.circle(img, tuple(int(v) for v in p), 3, color, -1, cv2.LINE_AA)
-        cv2.putText(img, name, (w - right - 230, top + 25 + 22 * i), font, 0.55, color, 2, cv2.LINE_AA)
+        cv2.putText(img, name, (w - right - 320, top + 25 + 22 * i), font, 0.55, color, 2, cv2.LINE_AA)
     from msmesh.atomic import atomic_output
 
     with atomic_output(path) as tmp:  # keeps the .png suffix, so imwrite knows the format
@@ -72,6 +73,7 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=20, help="record every k evaluations")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--png", default=None)
+    ap.add_argument("--regress", action="store_true", help="also L-BFGS from the shipped t-HMMR")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
@@ -88,17 +90,34 @@ def main() -> None:
     out = {"benchmark": "fit_curve", "seed": args.seed, "frames": frames, "threads": args.threads, "solvers": {}}
     curves = {}
     small = generate(bm, hard_config(1, frames=4, clips=("walk",), procedural=0, fast=0)).tracks
-    for solver in args.solvers:
+    runs = [(f"{solver}, heuristic start", solver, False) for solver in args.solvers]
+    if args.regress:
+        runs.insert(0, ("lbfgs, t-HMMR start (default)", "lbfgs", True))
+    for label, solver, from_regressor in runs:
+        init, offset, first = None, 0.0, []
+        if from_regressor:
+            import time
+
+            from msmesh.regress.hub import load_regressor
+            from msmesh.regress.predict import regress_tracks
+
+            model = load_regressor(None, temporal=True)
+            regress_tracks(small, None, model, "cpu", body_model=bm)  # warm-up
+            t0 = time.perf_counter()
+            init = regress_tracks(data.tracks, None, model, "cpu", body_model=bm)
+            offset = time.perf_counter() - t0
+            j0 = np.concatenate([p.joints for p in init.people])[:, EVAL_JOINTS]
+            first = [(round(offset, 3), 0, None, round(float(pa_mpjpe(j0, gt).mean() * 1000), 2))]
         MultiShotFitter(bm, mode="multishot", optimizer=solver, stage2_iters=5).fit(small)  # warm-up
         fitter = MultiShotFitter(bm, mode="multishot", optimizer=solver, stage2_iters=args.iters,
                                  trace_every=args.every)
-        fitter.fit(data.tracks)
-        pts = [
-            (round(t, 3), ev, round(en, 2), round(float(pa_mpjpe(j[:, EVAL_JOINTS], gt).mean() * 1000), 2))
+        fitter.fit(data.tracks, init=init)
+        pts = first + [
+            (round(t + offset, 3), ev, round(en, 2), round(float(pa_mpjpe(j[:, EVAL_JOINTS], gt).mean() * 1000), 2))
             for t, ev, en, j in fitter.stats.trace
         ]
-        out["solvers"][solver] = {"seconds_evaluations_energy_mm": pts}
-        curves[solver] = [(p[0], p[3]) for p in pts]
+        out["solvers"][label] = {"seconds_evaluations_energy_mm": pts}
+        curves[label] = [(p[0], p[3]) for p in pts]
     if args.png:
         draw(curves, args.png, f"hard synthetic set, {frames} frames, multishot")
         out["png"] = args.png

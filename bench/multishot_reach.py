@@ -2,7 +2,7 @@
 distance (in sampled frames) to the nearest untruncated frame of the same person, per fit mode and options.
 
 Prints one JSON object. Uses the hard synthetic benchmark (msmesh.eval.synthetic_hard), default on its tuning
-seed. Run: `python bench/multishot_reach.py [--seed 100] [--frames 60] [--set w_sm_joint=8000 ...]`.
+seed. Run: `python bench/multishot_reach.py [--seed 100] [--frames 60] [--init-regress] [--set w_sm_joint=8000 ...]`.
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ def main() -> None:
     ap.add_argument("--init-gt", choices=["all", "orient"], default=None,
                     help="oracle start: the true parameters (all), or the fitter's own start with the true "
                     "global orientation and translation (orient)")
+    ap.add_argument("--init-regress", action="store_true",
+                    help="start from the shipped t-HMMR, REGRESS_INIT_ITERS iterations (as --init auto)")
     ap.add_argument("--set", nargs="*", default=[], metavar="OPTION=VALUE")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -74,10 +76,19 @@ def main() -> None:
     legs = [EVAL_JOINTS.index(SMPL24_NAMES.index(n)) for n in LEG_JOINTS]
     out = {"benchmark": "multishot_reach", "seed": args.seed, "options": options, "init_gt": args.init_gt,
            "modes": {}}
+    init = _truth(data, bm, args.init_gt) if args.init_gt else None
+    if args.init_regress:
+        from msmesh.regress.hub import load_regressor
+        from msmesh.regress.predict import regress_tracks
+        from msmesh.stages import REGRESS_INIT_ITERS
+
+        init = regress_tracks(data.tracks, None, load_regressor(None, temporal=True), "cpu", body_model=bm)
+        options = {"stage2_iters": REGRESS_INIT_ITERS, **options}
+    out["init_regress"] = args.init_regress
     for mode in args.modes:
         fitter = MultiShotFitter(bm, mode=mode, **options)
         t0 = time.perf_counter()
-        res = fitter.fit(data.tracks, init=_truth(data, bm, args.init_gt) if args.init_gt else None)
+        res = fitter.fit(data.tracks, init=init)
         sec = time.perf_counter() - t0
         errs, leg_errs, dists, trunc = [], [], [], []
         for seq in res.people:

@@ -2,13 +2,18 @@
 
 Prints one JSON object: per seed and mode, PA-MPJPE over all and truncated frames, cross-shot PCK, seconds;
 plus the means over seeds and the ratio multishot / frame on truncated frames.
-Run: `python bench/synthetic_hard.py [--seeds 0 1 2] [--threads 1] [--set w_sm_joint=4000 ...]`.
+``--init regress`` starts every mode's fit from the shipped t-HMMR (as `reconstruct`/`fit --init auto` do, with
+``msmesh.stages.REGRESS_INIT_ITERS`` iterations) and also reports the regressor alone (mode ``regressor``);
+``--preset old`` runs the default benchmark's set (`msmesh eval synthetic`) instead of the hard one.
+Run: `python bench/synthetic_hard.py [--seeds 0 1 2] [--threads 1] [--init regress] [--set w_sm_joint=4000 ...]`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import time
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -23,6 +28,30 @@ def _value(text: str):
     return {"true": True, "false": False}.get(text.lower(), text)
 
 
+def _from_regressor(bm, cfg, modes: tuple[str, ...], options: dict) -> dict:  # noqa: ANN001
+    """``run_benchmark``'s result with every fit started from the shipped t-HMMR (timed with it)."""
+    from msmesh.eval.synthetic import generate, score
+    from msmesh.fit.fitter import MultiShotFitter
+    from msmesh.regress.hub import load_regressor
+    from msmesh.regress.predict import regress_tracks
+    from msmesh.stages import REGRESS_INIT_ITERS
+
+    data = generate(bm, cfg)
+    model = load_regressor(None, temporal=True)
+    t0 = time.perf_counter()
+    init = regress_tracks(data.tracks, None, model, "cpu", body_model=bm)
+    t_reg = time.perf_counter() - t0
+    rows = {"regressor": {**score(init, data, bm), "seconds": t_reg}}
+    for mode in modes:
+        fitter = MultiShotFitter(bm, mode=mode, **{"stage2_iters": REGRESS_INIT_ITERS, **options})
+        t0 = time.perf_counter()
+        res = fitter.fit(data.tracks, init=init)
+        rows[mode] = {**score(res, data, bm), "seconds": time.perf_counter() - t0 + t_reg,
+                      "iterations": fitter.stats.iterations}
+    return {"seed": cfg.seed, "frames": int(sum(len(p) for p in data.tracks.people)),
+            "truncated_frames": int(sum(t.sum() for t in data.truncated.values())), "modes": rows}
+
+
 def main() -> None:
     from msmesh.eval.synthetic_hard import REPORT_SEEDS
 
@@ -35,11 +64,13 @@ def main() -> None:
     ap.add_argument("--world-noise-corr", type=float, default=0.0,
                     help="with --landmarks: frame-to-frame correlation of the world landmarks' noise")
     ap.add_argument("--set", nargs="*", default=[], metavar="OPTION=VALUE", help="fit options")
+    ap.add_argument("--init", default="heuristic", choices=("heuristic", "regress"))
+    ap.add_argument("--preset", default="hard", choices=("hard", "old"))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
     from msmesh.body import load_body_model
-    from msmesh.eval.synthetic import run_benchmark
+    from msmesh.eval.synthetic import SyntheticConfig, run_benchmark
     from msmesh.eval.synthetic_hard import hard_config
 
     options = {k: _value(v) for k, v in (s.split("=", 1) for s in args.set)}
@@ -49,7 +80,13 @@ def main() -> None:
         over = {"frames": args.frames} if args.frames else {}
         over["landmarks"] = args.landmarks
         over["world_noise_corr"] = args.world_noise_corr
-        runs.append(run_benchmark(bm, hard_config(seed, **over), modes=tuple(args.modes), **options))
+        cfg = hard_config(seed, **over) if args.preset == "hard" else replace(SyntheticConfig(seed=seed), **over)
+        if args.init == "regress":
+            runs.append(_from_regressor(bm, cfg, tuple(args.modes), options))
+        else:
+            runs.append(run_benchmark(bm, cfg, modes=tuple(args.modes), **options))
+    if args.init == "regress":
+        args.modes = ["regressor", *args.modes]
     mean = {
         mode: {
             k: round(float(np.mean([r["modes"][mode][k] for r in runs])), 2)
@@ -58,7 +95,8 @@ def main() -> None:
         for mode in args.modes
     }
     out = {
-        "benchmark": "synthetic_hard",
+        "benchmark": "synthetic_hard" if args.preset == "hard" else "synthetic",
+        "init": args.init,
         "seeds": args.seeds,
         "options": options,
         "landmarks": args.landmarks,

@@ -129,7 +129,7 @@ OPTIONS: dict[str, OptionSpec] = {
     "max_people": OptionSpec(("--max-people",), None, "Keep at most this many people (the ones seen in the most "
                              "frames).", value_type=int),
     "init": OptionSpec(("--init",), Init.auto.value, "Fitter initialisation: regress (the t-HMMR estimate; the fit "
-                       "then needs a third of the iterations), heuristic (mean pose, torso orientation, depth "
+                       "then needs a tenth of the iterations), heuristic (mean pose, torso orientation, depth "
                        "from torso size), or auto (regress when weights are present).", Init),
     "weights": OptionSpec(("--weights",), None, "Regressor weights (file or folder) for --init regress / --mode "
                           "regress (default: the shipped msmesh weights).", value_type=str),

@@ -22,7 +22,7 @@ def command(
                                                          "cuts; the "
                                                          "paper).")] = FitMode.multishot,
     init: Annotated[str, typer.Option("--init", help="What starts the fit: regress (msmesh's t-HMMR on the "
-                                                     "keypoints; the fit then runs a third of the iterations), "
+                                                     "keypoints; the fit then runs a tenth of the iterations), "
                                                      "heuristic (mean "
                                                      "pose), auto (regress when its weights are installed), or "
                                                      "the path of an "

@@ -10,6 +10,7 @@ Energy (per frame, then per consecutive-frame pair of a person):
     E = Σ_t  w_rep·Σ_k c_k ρ_σ(‖Π(K_k^t) − x_k^t‖ / s) + w_pose·E_pose(θ_b^t) + w_bend·E_bend(θ_b^t)
       + w_shape·‖β‖²
       + Σ_pairs g_t·m_can·( w_sj·‖X_can^t − X_can^{t+1}‖² + w_sp·‖θ_b^t − θ_b^{t+1}‖² )        (Eq. 1, 2)
+      + Σ_triples g_t·g_{t+1}·m_can·w_sa·‖X_can^{t+1} − 2 X_can^t + X_can^{t−1}‖²        (acceleration, below)
       + Σ_pairs g_t·m_cam·( w_so·‖R_gl^t − R_gl^{t+1}‖²_F + w_st·‖P^t − P^{t+1}‖² )
 
 with K the model's COCO-17 keypoints, ρ_σ Geman-McClure, s = image diagonal / 1000 (so σ is in
@@ -69,6 +70,21 @@ truncated frames, frame → multishot:
   unseen frames are an average of the neighbours', close to the mean pose, and the unseen frames pull the
   seen ones towards it. The missing information is not in this energy, so no weight or solver setting
   recovers it; the regressor's estimate as an init prior or BlazePose's 3D bones (above) add it.
+- Later session, from the t-HMMR start (30 iterations, tuning seed 100; frame 127.5 / 144.9 mm, all /
+  truncated; multishot 112.7 / 130.8, by distance d = 1 / 2 / 3–4 / ≥ 5: 109.6 / 123.8 / 127.4 / 138.5 vs
+  frame's 145.0 / 139.9 / 137.7 / 148.8): a second-difference (acceleration) term on the canonical joints,
+  ``w_sm_accel`` Σ g_t g_{t+1} ‖X_can^{t+1} − 2 X_can^t + X_can^{t−1}‖², across cuts like Eq. 1: 2,000 →
+  111.9 / 129.0; 5,000 → 112.0 / 128.3; 20,000 → 116.7 / 131.1; 2,000 with Eq. 1's w_sm_joint halved to 1,000
+  → 111.0 / 128.3 (d = 1 / 2 / 3–4 / ≥ 5: 102.7 / 119.4 / 127.1 / 136.6) — kept as the default (report seeds
+  0–2, multishot, heuristic start 116.8 / 131.7 → 114.8 / 129.9, cross-shot PCK 72 → 76 %; from t-HMMR
+  112.8 / 128.5 → 111.2 / 126.8, and 108.0 / 124.5 once the Jacobi scales were capped). The t-HMMR
+  estimate as an init prior on unseen joints (``init_prior_weight``)
+  in multishot: 1e3 → 113.7 / 132.2, 1e4 → 117.6 / 137.6 — worse here too, so off. The gain stays at the
+  frames next to a full view (d = 1: 0.71 × frame) while frames ≥ 5 away stay at 0.92 × frame, so the target of
+  0.70 × frame over all truncated frames is out of reach of this energy with this regressor (measured
+  0.89 from the heuristic start, 0.91 from t-HMMR): the regressor is no better than the fit on those frames
+  (140.2 mm truncated on the hard set), so neither start nor prior carries the legs across several unseen
+  frames.
 
 Optimisation: staged like SMPLify — stage 1 fits orientation and translation (torso and head keypoints,
 pose fixed), stage 2 everything — with L-BFGS (strong-Wolfe line search, history 20). Stage 1 is multi-start
@@ -87,6 +103,40 @@ lower energy but worse accuracy (130 vs 113 mm); on the hard set (seed 100, one 
 pose. Its early PA-MPJPE can be lower (bench/fit_curve.py: 111 mm after 50 steps, then drifting to 122), but
 its energy stays 20–40× above L-BFGS's because it sends frames with few keypoints tens to hundreds of metres
 away, which PA-MPJPE (scale- and translation-free) does not see.
+
+From an estimate (``init``; the pipeline's default ``--init auto`` gives the shipped t-HMMR and
+``msmesh.stages.REGRESS_INIT_ITERS`` = 30 stage-2 iterations): no multi-start and no stage 1 (the regressor
+gives the orientation), then
+
+1. ``init_solve_transl``: every translation re-solved at once with the pose held (fit/translation.py: the
+   reprojection and translation-smoothness terms, linearised, IRLS for ρ, one banded solve). The regressor's
+   weak-perspective depth jitters: at its raw start the translation-smoothness term is 93 % of the energy
+   (66,329 of 71,731 per frame on bench/fit_speed.py's set) and L-BFGS first trades pose for depth — after 30
+   iterations the fit was *worse* than the regressor (151.0 vs 126.7 mm). After the solve that term is 28.
+2. ``init_jacobi_probes`` (shot and multishot modes): L-BFGS runs on scaled variables u = x / s, s = 1/√h,
+   h the diagonal of the Gauss–Newton Hessian of the reprojection and smoothness residuals (4 random-sign
+   probes, one backward pass each) plus the pose prior's curvature. Legs of a close-up (no keypoints) and a
+   wide shot's hips differ by orders of magnitude in curvature; one L-BFGS scale for all of them is what made
+   the fit need hundreds of iterations.
+
+Measured on bench/fit_speed.py's set (10 people × 100 frames, multishot, 1 thread; before the acceleration
+term), PA-MPJPE all / truncated by stage-2 energy evaluations: regressor alone 126.7 / 134.5; its start, 100
+iterations, neither step (the previous default) 115.9 / 126.8; + translation solve: 30 evaluations
+117.7 / 125.5, 100: 107.6 / 115.5; + Jacobi scaling: 30: 109.8 / 118.1, 40: 106.8 / 115.0, 60: 104.0 / 112.1,
+then a plateau of 102.1 / 110.0 from ~110 on (energy still −3 % per 10 iterations, accuracy flat). On the hard
+set (bench/fit_curve.py, seed 0) the error is lowest at 40–60 evaluations (98.9 mm) and then rises to 109.5 at
+600 while the energy falls: past that the fit trades the regressor's 3D for 2D agreement. Stopping rule of the
+default: 30 stage-2 iterations (34–36 evaluations) or L-BFGS's tolerances, whichever comes first. With the
+acceleration term (the default): 106.8 / 114.6 in 30 iterations, the heuristic start with the multi-start and
+300 iterations 109.4 / 117.0 at 8–11× the CPU time. Tried and not kept:
+one global scale per variable kind (translation × 0.2, orientation × 0.5: 110.0 vs 112.1 mm at 60
+iterations, superseded by the Jacobi scales); re-running stage 1 from the init (no gain per evaluation);
+L-BFGS history 8 or 50 (no change); the Jacobi scales on the heuristic path (worse: 114.2 vs 111.7 mm, 3×
+the final energy — stage 1 leaves large residuals the diagonal misjudges) and in frame mode (truncated frames
+141.2 vs 136.3 mm on the hard set: a faster descent into frame mode's worse minimum); a hand-written
+backward for the mixture prior (5.2 vs 5.0 ms, no gain). What an evaluation costs (CPU time, 1,000 frames,
+1 thread, shared machine so ~2× an idle one's): body model forward + backward ~15 ms, the rest 20 → 13 ms since
+the smoothness terms are computed batch-last on the body model's own layout (no N×3×3 matmuls).
 """
 
 from __future__ import annotations
@@ -95,17 +145,19 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import torch
 
+from msmesh.body.lbs import rodrigues_t
 from msmesh.data import FitResult, SmplSequence, Tracks
 from msmesh.errors import InputError
 from msmesh.fit import losses
 from msmesh.fit.camera import default_center, default_focal, project
 from msmesh.fit.init import initial_parameters
-from msmesh.fit.prior import DEFAULT_PRIOR, build_pose_prior, mean_pose
+from msmesh.fit.prior import DEFAULT_PRIOR, GMMPrior, build_pose_prior, mean_pose
+from msmesh.fit.translation import solve_translations
 from msmesh.options import FIT_MODES
 from msmesh.rotations import axis_angle_to_rotmat, rotmat_to_axis_angle
 
@@ -129,10 +181,11 @@ class FitOptions:
     w_pose: float = 20.0
     w_bend: float = 10.0
     w_shape: float = 20.0
-    w_sm_joint: float = 2e3
+    w_sm_joint: float = 1e3
     w_sm_pose: float = 20.0
     w_sm_orient: float = 50.0
     w_sm_transl: float = 1e3
+    w_sm_accel: float = 2e3  # second differences of the canonical joints (t−1, t, t+1), across cuts in multishot
     min_conf: float = 0.05
     init_prior_weight: float = 0.0
     sm_warmup_iters: int = 0  # stage-2 iterations run first with the canonical smoothness × sm_warmup_factor
@@ -142,6 +195,8 @@ class FitOptions:
     w_world_bones: float = 3000.0
     world_bones_align: bool = True
     stage1_iters: int = 30
+    init_jacobi_probes: int = 4  # with an init, shot/multishot: Jacobi-scaled stage 2 from this many probes (0 = off)
+    init_solve_transl: bool = True  # with an init: re-solve every translation first (fit/translation.py)
     yaw_starts: int = 6  # > 1: multi-start stage 1 over this many turns about the body's vertical axis
     stage2_iters: int = 300
     history: int = 20
@@ -187,12 +242,11 @@ class _Batch:
     person_index: torch.Tensor  # (N,) which person each frame belongs to
     keypoints: torch.Tensor  # (N,17,2)
     conf: torch.Tensor  # (N,17)
-    first: torch.Tensor  # (M,) pair frame indices
+    first: torch.Tensor  # (M,) pair frame indices: always consecutive frames (t, t+1) of a person
     second: torch.Tensor  # (M,)
     same_shot: torch.Tensor  # (M,) bool
     gap_weight: torch.Tensor  # (M,)
     slices: list[tuple[int, int]]  # per person [start, end) into N
-    consecutive: bool = False  # every pair is (t, t+1) (always, as _batch builds them)
     prior_target: torch.Tensor | None = None  # (N,69) the init's body pose (init prior), or None
     prior_weight: torch.Tensor | None = None  # (N,69) per-frame, per-parameter weight of that prior
     prior_scale: torch.Tensor | None = None  # (N,) per-frame factor of the pose prior, or None (all 1)
@@ -201,6 +255,38 @@ class _Batch:
     world_bones: torch.Tensor | None = None  # (N,B,3) unit bone vectors of the world landmarks, or None
     world_bone_conf: torch.Tensor | None = None  # (N,B)
 
+
+
+class _Params(NamedTuple):
+    """The fit's variables: per frame global orientation (N,3), body pose (N,69), translation (N,3); per person
+    shape (P,10)."""
+
+    go: torch.Tensor
+    bp: torch.Tensor
+    tr: torch.Tensor
+    betas: torch.Tensor
+
+
+@dataclass
+class _Scene:
+    """What every energy evaluation of one fit shares: the batch, the camera, the residual scale (image
+    diagonal / 1000) and the mode's weights (canonical, camera) of the N−1 consecutive frame pairs (0 where a
+    pair spans two people; empty when nothing is paired)."""
+
+    b: _Batch
+    focal: float
+    center: tuple[float, float]
+    scale: float
+    w_can: torch.Tensor
+    w_cam: torch.Tensor
+
+    @property
+    def any_can(self) -> bool:
+        return bool((self.w_can > 0).any())
+
+    @property
+    def any_cam(self) -> bool:
+        return bool((self.w_cam > 0).any())
 
 # Which COCO-17 keypoints witness each SMPL body joint (joints 1..23) for the init prior: legs by the
 # hip/knee/ankle keypoints, arms by shoulder/elbow/wrist, the trunk and head by all twelve body keypoints.
@@ -213,6 +299,7 @@ _JOINT_WITNESS = {
 
 
 MULTISTART_CHUNK = 2048  # frames per batch of the orientation multi-start (bounds its memory)
+JACOBI_MAX_SCALE = 3.0  # Jacobi scales relative to the median pose scale are capped here (poses reach ~2)
 
 # Bones of the optional 3D term on BlazePose world landmarks (landmark index pairs): upper and lower arms and
 # legs, feet, and the torso's four sides.
@@ -379,46 +466,48 @@ class MultiShotFitter:
             same_shot=cat(same, torch.bool),
             gap_weight=cat(gap, torch.float32),
             slices=slices,
-            consecutive=True,
             **extra,
         )
 
     def _init(
         self, tracks: Tracks, focal: float, center: tuple[float, float], init: FitResult | None
     ) -> dict[str, np.ndarray]:
+        """Starting parameters: the init's where it has the frame, the heuristic (fit/init.py) elsewhere (it
+        is computed only for people the init does not fully cover)."""
         go, bp, tr, betas, from_init = [], [], [], [], []
         for p in tracks.people:
-            h = initial_parameters(
-                np.asarray(p.keypoints, dtype=np.float64),
-                np.asarray(p.shot),
-                focal,
-                center,
-                self.bm,
-                self.mean_pose,
-                self.opt.min_conf,
-            )
-            b = np.zeros(10, dtype=np.float32)
-            h["from_init"] = np.zeros(len(p), dtype=bool)
+            seq = None
             if init is not None:
                 try:
                     seq = init.person(p.id)
                 except KeyError:
                     seq = None
+            where = {int(f): k for k, f in enumerate(seq.frames)} if seq is not None else {}
+            rows = [where.get(int(f), -1) for f in p.frames]
+            have = np.array([k >= 0 for k in rows], dtype=bool)
+            if seq is not None and have.all():
+                h = {"global_orient": np.asarray(seq.global_orient, dtype=np.float32)[rows],
+                     "body_pose": np.asarray(seq.body_pose, dtype=np.float32)[rows],
+                     "transl": np.asarray(seq.transl, dtype=np.float32)[rows]}
+            else:
+                h = initial_parameters(
+                    np.asarray(p.keypoints, dtype=np.float64),
+                    np.asarray(p.shot),
+                    focal,
+                    center,
+                    self.bm,
+                    self.mean_pose,
+                    self.opt.min_conf,
+                )
                 if seq is not None:
-                    where = {int(f): k for k, f in enumerate(seq.frames)}
-                    for t, f in enumerate(p.frames):
-                        k = where.get(int(f))
-                        if k is not None:
-                            h["global_orient"][t] = seq.global_orient[k]
-                            h["body_pose"][t] = seq.body_pose[k]
-                            h["transl"][t] = seq.transl[k]
-                            h["from_init"][t] = True
-                    b = np.asarray(seq.betas, dtype=np.float32)
+                    for t in np.flatnonzero(have).tolist():
+                        for name in ("global_orient", "body_pose", "transl"):
+                            h[name][t] = getattr(seq, name)[rows[t]]
             go.append(h["global_orient"])
             bp.append(h["body_pose"])
             tr.append(h["transl"])
-            betas.append(b)
-            from_init.append(h["from_init"])
+            betas.append(np.asarray(seq.betas, dtype=np.float32) if seq is not None else np.zeros(10, np.float32))
+            from_init.append(have)
         return {
             "from_init": np.concatenate(from_init),
             "global_orient": np.concatenate(go),
@@ -428,22 +517,11 @@ class MultiShotFitter:
         }
 
     # ------------------------------------------------------------------ energy
-    def _energy(
-        self,
-        go: torch.Tensor,
-        bp: torch.Tensor,
-        tr: torch.Tensor,
-        betas: torch.Tensor,
-        b: _Batch,
-        focal: float,
-        center: tuple[float, float],
-        scale: float,
-        w_can: torch.Tensor,
-        w_cam: torch.Tensor,
-        kp_mask: torch.Tensor | None,
-        stage: int,
-    ) -> torch.Tensor:
+    def _energy(self, x: _Params, sc: _Scene, kp_mask: torch.Tensor | None, stage: int) -> torch.Tensor:
+        """The energy of ``x`` (module docstring); stage 1 without the priors, shape and canonical terms."""
         o = self.opt
+        go, bp, tr, betas = x
+        b, focal, center, scale, w_can, w_cam = sc.b, sc.focal, sc.center, sc.scale, sc.w_can, sc.w_cam
         be = betas[b.person_index]
         if stage == 2 and (b.landmarks is not None or b.world_bones is not None):
             joints, coco, lms = self.bm.joints_only(go, bp, be, tr, landmarks=True)
@@ -470,25 +548,19 @@ class MultiShotFitter:
             if b.prior_target is not None:
                 assert b.prior_weight is not None  # fit sets both
                 e = e + o.init_prior_weight * (b.prior_weight * (bp - b.prior_target).pow(2)).sum()
-        if len(b.first):
-            rot = axis_angle_to_rotmat(go)
-            pelvis = joints[:, 0]
-            if b.consecutive:  # every pair is (t, t+1): slices instead of gathers, weight 0 between people
-                w_can, w_cam = _spread(w_can, b), _spread(w_cam, b)
-
-                def diff(x: torch.Tensor) -> torch.Tensor:
-                    return losses.consecutive_sq_diff(x)
-            else:
-
-                def diff(x: torch.Tensor) -> torch.Tensor:
-                    return losses.pair_sq_diff(x, b.first, b.second)
-
-            if stage == 2 and bool((w_can > 0).any()):
-                can = losses.canonical_joints(joints, rot, pelvis)
-                e = e + (w_can * (o.w_sm_joint * diff(can) + o.w_sm_pose * diff(bp))).sum()
-            if bool((w_cam > 0).any()):
-                # ‖R1 − R2‖_F² (losses.rotation_geodesic_sq) is the squared difference of the flattened matrices
-                e = e + (w_cam * (o.w_sm_orient * diff(rot) + o.w_sm_transl * diff(pelvis))).sum()
+        if len(w_can):  # consecutive frames (t, t+1); pair weights 0 between people. Batch-last (…, N) tensors
+            rot = rodrigues_t(go.T)  # (3,3,N)
+            points = joints.permute(2, 1, 0)  # (3,24,N): the fast path's own layout, so no copy
+            if stage == 2 and sc.any_can:
+                can = losses.canonical_joints_t(points, rot)
+                smooth = o.w_sm_joint * losses.consecutive_sq_diff_t(can) + o.w_sm_pose * losses.consecutive_sq_diff(bp)
+                e = e + (w_can * smooth).sum()
+                if o.w_sm_accel > 0 and len(w_can) > 1:
+                    acc = can[..., 2:] - 2 * can[..., 1:-1] + can[..., :-2]
+                    e = e + o.w_sm_accel * (w_can[1:] * w_can[:-1] * (acc * acc).sum((0, 1))).sum()
+            if sc.any_cam:
+                smooth = o.w_sm_orient * losses.consecutive_sq_diff_t(rot)
+                e = e + (w_cam * (smooth + o.w_sm_transl * losses.consecutive_sq_diff_t(points[:, 0]))).sum()
         return e / max(1, len(go))
 
     def _run_stage(
@@ -501,105 +573,116 @@ class MultiShotFitter:
         total: int,
         on_eval: Callable[[int, float], None] | None = None,
     ) -> None:
-        """Minimise one stage's energy over ``params``; its iterations and evaluations go into ``stats``."""
-        it, ev = self._minimise(params, closure_energy, iters, progress, done, total, on_eval)
-        self.stats.iterations.append(it)
-        self.stats.evaluations.append(ev)
-
-    def _minimise(
-        self,
-        params: list[torch.Tensor],
-        closure_energy: Callable[[], torch.Tensor],
-        iters: int,
-        progress: ProgressCallback | None,
-        done: int,
-        total: int,
-        on_eval: Callable[[int, float], None] | None,
-    ) -> tuple[int, int]:
-        """(iterations, energy evaluations) of Adam or L-BFGS on one stage."""
+        """Minimise one stage's energy over ``params`` with Adam or L-BFGS (``optimizer``); its iterations and
+        energy evaluations go into ``stats``."""
         o = self.opt
         evals = 0
+        last = math.inf
+
+        def energy_and_grad() -> torch.Tensor:
+            nonlocal evals, last
+            for p in params:
+                p.grad = None
+            e = closure_energy()
+            e.backward()
+            evals += 1
+            last = float(e.detach())
+            if on_eval:
+                on_eval(evals, last)
+            return e
+
+        n_iter = iters
         if o.optimizer == "adam":
             adam = torch.optim.Adam(params, lr=o.adam_lr)
             prev = math.inf
             for it in range(iters):
-                adam.zero_grad(set_to_none=True)
-                e = closure_energy()
-                e.backward()
+                energy_and_grad()
                 adam.step()
-                evals += 1
-                if on_eval:
-                    on_eval(evals, float(e.detach()))
                 if progress and it % 10 == 0:
                     progress(done + it, total)
-                val = float(e.detach())
-                if abs(prev - val) < o.tol_change * max(1.0, abs(val)):
-                    return it + 1, evals
-                prev = val
-            return iters, evals
-        opt = torch.optim.LBFGS(
-            params,
-            lr=1.0,
-            max_iter=iters,
-            max_eval=int(iters * 1.5),
-            history_size=o.history,
-            tolerance_grad=1e-9,
-            tolerance_change=o.tol_change,
-            line_search_fn="strong_wolfe",
-        )
-
-        last = [math.inf]
-
-        def closure() -> torch.Tensor:
-            nonlocal evals
-            opt.zero_grad(set_to_none=True)
-            e = closure_energy()
-            e.backward()
-            evals += 1
-            last[0] = float(e.detach())
-            if on_eval:
-                on_eval(evals, last[0])
-            return e
-
-        if o.stop_rel_decrease <= 0:
-            opt.step(closure)
-            n_iter = int(opt.state[opt._params[0]].get("n_iter", 0))
-        else:  # the stopping rule: windows of stop_window iterations (L-BFGS keeps its history across them)
-            n_iter, before = 0, math.inf
-            while n_iter < iters:
-                m = min(o.stop_window, iters - n_iter)
-                opt.param_groups[0].update(max_iter=m, max_eval=int(m * 1.5))
-                opt.step(closure)
-                done_now = int(opt.state[opt._params[0]].get("n_iter", 0))
-                stalled = done_now - n_iter < m  # L-BFGS's own tolerances ended the window early
-                n_iter = done_now
-                if progress:
-                    progress(done + n_iter, total)
-                if stalled or before - last[0] < o.stop_rel_decrease * abs(last[0]):
+                if abs(prev - last) < o.tol_change * max(1.0, abs(last)):
+                    n_iter = it + 1
                     break
-                before = last[0]
+                prev = last
+        else:
+            opt = torch.optim.LBFGS(
+                params,
+                lr=1.0,
+                max_iter=iters,
+                max_eval=int(iters * 1.5),
+                history_size=o.history,
+                tolerance_grad=1e-9,
+                tolerance_change=o.tol_change,
+                line_search_fn="strong_wolfe",
+            )
+            if o.stop_rel_decrease <= 0:
+                opt.step(energy_and_grad)
+                n_iter = int(opt.state[opt._params[0]].get("n_iter", 0))
+            else:  # the stopping rule: windows of stop_window iterations (L-BFGS keeps its history across them)
+                n_iter, before = 0, math.inf
+                while n_iter < iters:
+                    m = min(o.stop_window, iters - n_iter)
+                    opt.param_groups[0].update(max_iter=m, max_eval=int(m * 1.5))
+                    opt.step(energy_and_grad)
+                    done_now = int(opt.state[opt._params[0]].get("n_iter", 0))
+                    stalled = done_now - n_iter < m  # L-BFGS's own tolerances ended the window early
+                    n_iter = done_now
+                    if progress:
+                        progress(done + n_iter, total)
+                    if stalled or before - last < o.stop_rel_decrease * abs(last):
+                        break
+                    before = last
         if progress:
             progress(done + iters, total)
-        return n_iter, evals
+        self.stats.iterations.append(n_iter)
+        self.stats.evaluations.append(evals)
+
+    def _jacobi_scales(self, x: _Params, sc: _Scene) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per-variable scales s = 1/√h of orientation, pose and translation (Jacobi preconditioning), h the
+        diagonal of the Gauss–Newton Hessian of the reprojection and smoothness residuals (estimated as
+        E[(Jᵀz)²] over ``init_jacobi_probes`` random ±1 vectors z, one backward pass each) plus the pose prior's
+        mean curvature; normalised so the median pose scale is 1, capped at :data:`JACOBI_MAX_SCALE`."""
+        o, b = self.opt, sc.b
+        go, bp, tr, betas = x
+        g_, p_, t_ = (v.detach().clone().requires_grad_(True) for v in (go, bp, tr))
+        with torch.enable_grad():
+            joints, coco = self.bm.joints_only(g_, p_, betas.detach()[b.person_index], t_)
+            res = [(project(coco, sc.focal, sc.center) - b.keypoints) / sc.scale * b.conf.sqrt()[..., None]]
+            if len(sc.w_can):
+                points = joints.permute(2, 1, 0)
+                can = losses.canonical_joints_t(points, rodrigues_t(g_.T))
+                res.append((can[..., 1:] - can[..., :-1]) * (o.w_sm_joint * sc.w_can).sqrt())
+                res.append((points[:, 0, 1:] - points[:, 0, :-1]) * (o.w_sm_transl * sc.w_cam).sqrt())
+            h = [torch.zeros_like(v) for v in (go, bp, tr)]
+            gen = torch.Generator(device=self.device).manual_seed(0)
+            for _ in range(o.init_jacobi_probes):
+                signs = [torch.randint(0, 2, r.shape, generator=gen, device=self.device) * 2 - 1 for r in res]
+                probe = torch.stack([(z * r).sum() for z, r in zip(signs, res, strict=True)]).sum()
+                for hx, gx in zip(h, torch.autograd.grad(probe, [g_, p_, t_], retain_graph=True), strict=True):
+                    hx += gx * gx
+        h[1] += o.w_pose * self._prior_curvature() * o.init_jacobi_probes
+        s_go, s_bp, s_tr = ((hx / o.init_jacobi_probes + 1.0).rsqrt() for hx in h)
+        ref = s_bp.median()
+        # capped: a variable no residual reaches (a frame without keypoints) has h ≈ 0, and an unbounded
+        # scale there let L-BFGS's first steps throw it far (NaN with 2 probes on bench/fit_speed.py's set)
+        return tuple((v / ref).clamp(max=JACOBI_MAX_SCALE) for v in (s_go, s_bp, s_tr))  # type: ignore[return-value]
+
+    def _prior_curvature(self) -> torch.Tensor:
+        """(69,) the pose prior's diagonal curvature averaged over the mixture's components (0 without one)."""
+        for m in self.prior.modules():
+            if isinstance(m, GMMPrior):
+                return (m.chol_t**2).sum(1).mean(0)  # diag(L Lᵀ)_i = Σ_j L_ij²; chol_t holds Lᵀ
+        return torch.zeros(69, device=self.device)
 
     def _best_yaw(
-        self,
-        go: torch.Tensor,
-        bp: torch.Tensor,
-        tr: torch.Tensor,
-        betas: torch.Tensor,
-        b: _Batch,
-        frames: slice,
-        focal: float,
-        center: tuple[float, float],
-        scale: float,
-        torso: torch.Tensor,
+        self, x: _Params, sc: _Scene, frames: slice, torso: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Multi-start of stage 1: every frame's initial orientation turned about the body's vertical axis by
         ``yaw_starts`` evenly spaced angles, each fitted (orientation + translation, torso keypoints, frame
-        mode), and per frame the start whose fit reprojects best is kept. ``frames``: which frames of ``b``
-        ``go``, ``bp`` and ``tr`` are."""
-        o = self.opt
+        mode), and per frame the start whose fit reprojects best is kept. ``frames``: which frames of the scene's
+        batch ``x``'s orientation, pose and translation are (its shape is every person's)."""
+        o, b = self.opt, sc.b
+        go, bp, tr, betas = x
         k, n = o.yaw_starts, len(go)
         yaw = torch.arange(k, dtype=go.dtype, device=go.device) * (2 * math.pi / k)
         turn = torch.zeros(k, 3, dtype=go.dtype, device=go.device)
@@ -618,11 +701,13 @@ class MultiShotFitter:
             gap_weight=empty.float(),
             slices=[],
         )
-        bp_k, none = bp.detach().repeat(k, 1), torch.zeros(0, dtype=go.dtype, device=go.device)
+        none = torch.zeros(0, dtype=go.dtype, device=go.device)
+        rep_scene = _Scene(rep, sc.focal, sc.center, sc.scale, none, none)
+        bp_k = bp.detach().repeat(k, 1)
         with torch.enable_grad():
             self._run_stage(
                 [g, t],
-                lambda: self._energy(g, bp_k, t, betas.detach(), rep, focal, center, scale, none, none, torso, 1),
+                lambda: self._energy(_Params(g, bp_k, t, betas.detach()), rep_scene, torso, 1),
                 o.stage1_iters,
                 None,
                 0,
@@ -630,7 +715,9 @@ class MultiShotFitter:
             )
         with torch.no_grad():
             _, coco = self.bm.joints_only(g, bp_k, betas[rep.person_index], t)
-            err = losses.reprojection(project(coco, focal, center), rep.keypoints, rep.conf * torso, o.sigma, scale)
+            err = losses.reprojection(
+                project(coco, sc.focal, sc.center), rep.keypoints, rep.conf * torso, o.sigma, sc.scale
+            )
             best = err.view(k, n).argmin(0)
             pick = best * n + torch.arange(n, device=go.device)
         return g.detach()[pick], t.detach()[pick]
@@ -674,6 +761,7 @@ class MultiShotFitter:
         betas = tensor(x0["betas"]).requires_grad_(True)
         scale = math.hypot(w, h) / 1000.0
         w_can, w_cam = pair_weights(b.same_shot, b.gap_weight, self.mode)
+        scene = _Scene(b, focal, center, scale, _spread(w_can, b), _spread(w_cam, b))
         torso = torch.zeros(17, dtype=torch.float32, device=self.device)
         torso[list(TORSO_KEYPOINTS)] = 1.0
         total = o.stage1_iters + o.stage2_iters
@@ -682,15 +770,23 @@ class MultiShotFitter:
             with torch.no_grad():  # in chunks of frames: memory stays that of ~MULTISTART_CHUNK × starts frames
                 for s0 in range(0, len(go), MULTISTART_CHUNK):
                     sl = slice(s0, s0 + MULTISTART_CHUNK)
-                    g, t = self._best_yaw(go[sl], bp[sl], tr[sl], betas, b, sl, focal, center, scale, torso)
+                    g, t = self._best_yaw(_Params(go[sl], bp[sl], tr[sl], betas), scene, sl, torso)
                     go[sl] = g
                     tr[sl] = t
+        if init is not None and o.init_solve_transl:
+            with torch.no_grad():
+                zero = torch.zeros_like(tr)
+                j0, c0 = self.bm.joints_only(go, bp, betas[b.person_index], zero)
+                new_t = solve_translations(
+                    c0.cpu().numpy(), j0[:, 0].cpu().numpy(), b.keypoints.cpu().numpy(), b.conf.cpu().numpy(),
+                    (_spread(w_cam, b) * o.w_sm_transl).cpu().numpy(), tr.detach().cpu().numpy(), focal, center,
+                    scale, o.sigma,
+                )
+                tr.copy_(torch.from_numpy(new_t))
         if init is None and o.stage1_iters > 0:
             self._run_stage(
                 [go, tr],
-                lambda: self._energy(
-                    go, bp.detach(), tr, betas.detach(), b, focal, center, scale, w_can, w_cam, torso, 1
-                ),
+                lambda: self._energy(_Params(go, bp.detach(), tr, betas.detach()), scene, torso, 1),
                 o.stage1_iters,
                 progress,
                 done,
@@ -698,15 +794,22 @@ class MultiShotFitter:
             )
         done = o.stage1_iters
         if o.sm_warmup_iters > 0 and self.mode != "frame":  # continuation: stiff smoothness first
-            w_can_stiff = w_can * o.sm_warmup_factor
+            stiff = replace(scene, w_can=scene.w_can * o.sm_warmup_factor)
             self._run_stage(
                 [go, bp, tr, betas],
-                lambda: self._energy(go, bp, tr, betas, b, focal, center, scale, w_can_stiff, w_cam, None, 2),
+                lambda: self._energy(_Params(go, bp, tr, betas), stiff, None, 2),
                 o.sm_warmup_iters,
                 None,
                 done,
                 total,
             )
+        # L-BFGS on scaled variables u = x / s (Jacobi preconditioning from an init; else s = 1)
+        s_go: torch.Tensor | float = 1.0
+        s_bp: torch.Tensor | float = 1.0
+        s_tr: torch.Tensor | float = 1.0
+        if init is not None and o.init_jacobi_probes > 0 and self.mode != "frame":
+            s_go, s_bp, s_tr = self._jacobi_scales(_Params(go, bp, tr, betas), scene)
+        u_go, u_bp, u_tr = ((x.detach() / sx).requires_grad_(True) for x, sx in ((go, s_go), (bp, s_bp), (tr, s_tr)))
         on_eval = None
         if o.trace_every > 0:
             clock = {"start": t_start, "paused": 0.0}
@@ -716,14 +819,14 @@ class MultiShotFitter:
                     return
                 t0 = time.perf_counter()
                 with torch.no_grad():
-                    j, _ = self.bm.joints_only(go, bp, betas[b.person_index], tr)
+                    j, _ = self.bm.joints_only(u_go * s_go, u_bp * s_bp, betas[b.person_index], u_tr * s_tr)
                 at = t0 - clock["start"] - clock["paused"]
                 self.stats.trace.append((at, evals, energy, j.cpu().numpy()))
                 clock["paused"] += time.perf_counter() - t0
 
         self._run_stage(
-            [go, bp, tr, betas],
-            lambda: self._energy(go, bp, tr, betas, b, focal, center, scale, w_can, w_cam, None, 2),
+            [u_go, u_bp, u_tr, betas],
+            lambda: self._energy(_Params(u_go * s_go, u_bp * s_bp, u_tr * s_tr, betas), scene, None, 2),
             o.stage2_iters,
             progress,
             done,
@@ -731,8 +834,12 @@ class MultiShotFitter:
             on_eval,
         )
         with torch.no_grad():
+            go.copy_(u_go * s_go)
+            bp.copy_(u_bp * s_bp)
+            tr.copy_(u_tr * s_tr)
+        with torch.no_grad():
             self.stats.final_energy = float(
-                self._energy(go, bp, tr, betas, b, focal, center, scale, w_can, w_cam, None, 2)
+                self._energy(_Params(go, bp, tr, betas), scene, None, 2)
             )
             joints, _ = self.bm.joints_only(go, bp, betas[b.person_index], tr)
         out = []

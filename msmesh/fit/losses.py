@@ -63,23 +63,27 @@ def canonical_joints(
     return (joints - transl_free_root[:, None]) @ root_rotmat
 
 
-def pair_sq_diff(x: torch.Tensor, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
-    """‖x[first] − x[second]‖² summed over every axis but the first. (M,) for M pairs."""
-    d = x[first] - x[second]
-    return d.reshape(d.shape[0], -1).pow(2).sum(-1)
+def canonical_joints_t(points: torch.Tensor, root_rotmat: torch.Tensor) -> torch.Tensor:
+    """:func:`canonical_joints` batch-last, as the body model's fast path lays joints out: points (3, J, N),
+    root rotations (3, 3, N) → (3, J, N), the root joint (index 0) subtracted. The 3×3 product is unrolled
+    into elementwise ops on contiguous rows (faster than a batched matmul of N tiny matrices on CPU)."""
+    x = points - points[:, :1]
+    r = root_rotmat
+    return torch.stack([r[0, c] * x[0] + r[1, c] * x[1] + r[2, c] * x[2] for c in range(3)])
 
 
 def consecutive_sq_diff(x: torch.Tensor) -> torch.Tensor:
-    """``pair_sq_diff`` for the pairs (t, t+1), t = 0..N−2, by slicing (no gathers). (N−1,)."""
+    """‖x[t+1] − x[t]‖² summed over every axis but the first, for t = 0..N−2 (slices, no gathers). (N−1,)."""
     d = x[1:] - x[:-1]
     return d.reshape(d.shape[0], -1).pow(2).sum(-1)
 
 
-def rotation_geodesic_sq(r1: torch.Tensor, r2: torch.Tensor) -> torch.Tensor:
-    """A smooth stand-in for the squared geodesic angle between rotations: ‖R1 − R2‖_F² = 4(1 − cos θ).
-
-    Returns (M,)."""
-    return (r1 - r2).reshape(r1.shape[0], -1).pow(2).sum(-1)
+def consecutive_sq_diff_t(x: torch.Tensor) -> torch.Tensor:
+    """:func:`consecutive_sq_diff` for batch-last tensors (..., N): over the last axis, summed over the others.
+    (N−1,). For rotation matrices it is ‖R_{t+1} − R_t‖²_F = 4(1 − cos θ), a smooth stand-in for the squared
+    geodesic angle."""
+    d = x[..., 1:] - x[..., :-1]
+    return (d * d).reshape(-1, d.shape[-1]).sum(0)
 
 
 def bone_directions(
