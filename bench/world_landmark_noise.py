@@ -8,7 +8,8 @@ For every person-frame whose ``tracks.json`` has world landmarks: the fitted bod
 alignment (visible landmarks, visibility ≥ 0.5), and limb-length differences (shoulder–elbow, elbow–wrist,
 hip–knee, knee–ankle). The fit is not ground truth (its own error on the synthetic benchmark is ≈ 125 mm
 PA-MPJPE), so the numbers bound BlazePose's noise from above; they are what ``landmark_noise.LandmarkNoise``
-is compared with. Prints JSON.
+is compared with; ``noise_model`` gives the training noise model's own statistics beside them
+(``noise_model_targets``: the values it was fitted to). Prints JSON.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import torch
 
 from msmesh.body import load_body_model
 from msmesh.data import load_smpl, load_tracks
-from msmesh.regress.landmark_noise import HIPS
+from msmesh.regress.landmark_noise import HIPS, MEASURED_WORLD, world_error_mm
 
 LIMBS = [(11, 13), (13, 15), (12, 14), (14, 16), (23, 25), (25, 27), (24, 26), (26, 28)]
 
@@ -85,7 +86,10 @@ def measure(run: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("run", type=Path, help="a run folder made with the BlazePose front end (--detector auto)")
-    print(json.dumps(measure(ap.parse_args().run), indent=1))
+    report = measure(ap.parse_args().run)
+    report["noise_model"] = {k: round(v, 1) for k, v in world_error_mm(load_body_model("open")).items()}
+    report["noise_model_targets"] = MEASURED_WORLD
+    print(json.dumps(report, indent=1))
 
 
 if __name__ == "__main__":

@@ -192,7 +192,7 @@ def _landmarks(
     rel = lm_cam - hip[:, None]
     scale = rng.uniform(-cfg.world_bone_error, cfg.world_bone_error, 33)
     world = rel.copy()
-    for k in sorted(LANDMARK_PARENT, key=lambda k: _landmark_depth(k)):
+    for k in LANDMARK_ORDER:
         p = LANDMARK_PARENT[k]
         if p < 0:
             continue
@@ -214,6 +214,10 @@ def _landmark_depth(k: int) -> int:
     while LANDMARK_PARENT[k] >= 0:
         k, d = LANDMARK_PARENT[k], d + 1
     return d
+
+
+LANDMARK_ORDER = sorted(LANDMARK_PARENT, key=_landmark_depth)
+"""The 33 landmarks parents first (root: the left hip)."""
 
 
 def make_sequence(

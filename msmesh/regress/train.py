@@ -21,7 +21,7 @@ import json
 import operator
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -49,12 +49,8 @@ class TrainOptions:
     batch_size: int = 32
     lr: float = 1e-4
     weight_decay: float = 1e-4
-    w_2d: float = 1.0
-    w_joints2d: float = 1.0
-    w_pose: float = 0.1
-    w_betas: float = 0.05
-    w_smooth_pose: float = 1.0
-    w_smooth_joints: float = 10.0
+    weights: dict[str, float] = field(default_factory=lambda: {  # loss term → weight
+        "2d": 1.0, "joints2d": 1.0, "pose": 0.1, "betas": 0.05, "smooth_pose": 1.0, "smooth_joints": 10.0})
     augment: bool = True
     truncation_prob: float = 0.3
     checkpoint_every: int = 500
@@ -135,9 +131,7 @@ def smoothness_losses(pred: SmplPrediction, present: torch.Tensor, body_model: B
 
 
 def total_loss(parts: dict[str, torch.Tensor], opts: TrainOptions) -> torch.Tensor:
-    w = {"2d": opts.w_2d, "joints2d": opts.w_joints2d, "pose": opts.w_pose, "betas": opts.w_betas,
-         "smooth_pose": opts.w_smooth_pose, "smooth_joints": opts.w_smooth_joints}
-    return functools.reduce(operator.add, (w[k] * v for k, v in parts.items()))
+    return functools.reduce(operator.add, (opts.weights[k] * v for k, v in parts.items()))
 
 
 # --------------------------------------------------------------------------- batches

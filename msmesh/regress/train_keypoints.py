@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -45,13 +45,11 @@ class KeypointTrainOptions:
     batch_size: int = 256  # frames (HMR) or windows × 13 / 8 (temporal: batch_size // 8 windows)
     lr: float = 1e-3
     weight_decay: float = 1e-5
-    w_pose: float = 1.0
-    w_joints: float = 5.0
-    w_j2d: float = 1.0
-    w_cam: float = 0.5
-    w_betas: float = 0.1
+    weights: dict[str, float] = field(default_factory=lambda: {  # loss term (see losses()) → weight
+        "pose": 1.0, "joints": 5.0, "j2d": 1.0, "cam": 0.5, "betas": 0.1})
     p_drop_landmarks: float = 0.5
     p_drop_world: float = 0.5
+    backbone_lr: float = 0.0  # temporal stage: HMR's per-frame encoder frozen (0) or fine-tuned at this rate
     seed: int = 0
 
 
@@ -88,8 +86,7 @@ def losses(pred: SmplPrediction, batch: dict[str, torch.Tensor], body_model: Bod
 
 
 def _total(parts: dict[str, torch.Tensor], o: KeypointTrainOptions) -> torch.Tensor:
-    w = {"pose": o.w_pose, "joints": o.w_joints, "j2d": o.w_j2d, "cam": o.w_cam, "betas": o.w_betas}
-    return sum(w[k] * v for k, v in parts.items())  # type: ignore[return-value]
+    return sum(o.weights[k] * v for k, v in parts.items())  # type: ignore[return-value]
 
 
 def _frame_batch(data: SynthSet, flat_idx: np.ndarray, feats: np.ndarray) -> dict[str, torch.Tensor]:
@@ -108,12 +105,13 @@ def _frame_batch(data: SynthSet, flat_idx: np.ndarray, feats: np.ndarray) -> dic
 def _schedule(optim: torch.optim.Optimizer, lr: float, step: int, steps: int) -> None:
     warm = min(1.0, (step + 1) / 100)
     for g in optim.param_groups:
-        g["lr"] = lr * warm * 0.5 * (1 + math.cos(math.pi * step / max(steps, 1)))
+        g["lr"] = lr * g.get("lr_scale", 1.0) * warm * 0.5 * (1 + math.cos(math.pi * step / max(steps, 1)))
 
 
-def _loop(model: torch.nn.Module, params: list[torch.nn.Parameter], step_fn: Callable[[int], tuple[
+def _loop(model: torch.nn.Module, groups: list[dict], step_fn: Callable[[int], tuple[
         torch.Tensor, dict[str, torch.Tensor]]], o: KeypointTrainOptions, log: Log | None, name: str) -> list[float]:
-    optim = torch.optim.AdamW(params, lr=o.lr, weight_decay=o.weight_decay)
+    optim = torch.optim.AdamW(groups, lr=o.lr, weight_decay=o.weight_decay)
+    params = [p for g in groups for p in g["params"]]
     history: list[float] = []
     t0 = time.perf_counter()
     for step in range(o.steps):
@@ -155,7 +153,7 @@ def train_hmr(data: SynthSet, body_model: BodyModel, config: RegressorConfig | N
         parts = losses(model(batch["x"]), batch, body_model, config)
         return _total(parts, o), parts
 
-    history = _loop(model, list(model.parameters()), step_fn, o, log, "hmr")
+    history = _loop(model, [{"params": list(model.parameters())}], step_fn, o, log, "hmr")
     return model.eval(), history
 
 
@@ -194,17 +192,27 @@ def train_temporal(data: SynthSet, body_model: BodyModel, hmr: HMR, encoder: str
     else:
         model.smpl_head.load_state_dict(hmr.smpl_head.state_dict())
     model.backbone.load_state_dict(hmr.backbone.state_dict())  # type: ignore[union-attr]  # φ comes from HMR
-    feats = frozen_features(hmr, data, rng, o)
+    tune = o.backbone_lr > 0
+    if tune:
+        model.backbone.requires_grad_(True)  # type: ignore[union-attr]
+    feats = None if tune else frozen_features(hmr, data, rng, o)
     s_n, length = data.present.shape
     window = config.window
     n_win = max(1, o.batch_size // 8)
+
+    def window_features(seq: np.ndarray, tt: np.ndarray) -> torch.Tensor:
+        if feats is not None:
+            return feats[torch.from_numpy(seq[:, None]), torch.from_numpy(tt)]
+        raw = drop_modalities(data.features[seq[:, None], tt].reshape(-1, data.features.shape[-1]).copy(), rng,
+                              o.p_drop_landmarks, o.p_drop_world)
+        return model.backbone(torch.from_numpy(raw)).reshape(*tt.shape, -1)  # type: ignore[misc]
 
     def step_fn(step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         seq, times = window_index(length, window, n_win, rng, s_n)
         inside = (times >= 0) & (times < length)
         tt = np.clip(times, 0, length - 1)
         present = inside & data.present[seq[:, None], tt]
-        x = feats[torch.from_numpy(seq[:, None]), torch.from_numpy(tt)] * torch.from_numpy(present)[..., None]
+        x = window_features(seq, tt) * torch.from_numpy(present)[..., None]
         flat_idx = (seq[:, None] * length + tt).reshape(-1)
         batch = _frame_batch(data, flat_idx, np.zeros((0,), np.float32))
         batch["valid"] = torch.from_numpy(present.reshape(-1))
@@ -213,7 +221,11 @@ def train_temporal(data: SynthSet, body_model: BodyModel, hmr: HMR, encoder: str
         return _total(parts, o), parts
 
     params = [p for n, p in model.named_parameters() if not n.startswith("backbone.")]
-    history = _loop(model, params, step_fn, o, log, encoder)
+    groups = [{"params": params, "lr_scale": 1.0}]
+    if tune:
+        groups.append({"params": list(model.backbone.parameters()),  # type: ignore[union-attr]
+                       "lr_scale": o.backbone_lr / o.lr})
+    history = _loop(model, groups, step_fn, o, log, encoder)
     return model.eval(), history
 
 
