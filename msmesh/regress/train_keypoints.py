@@ -1,9 +1,11 @@
 """Training msmesh's keypoint-input HMR and t-HMMR (and the conv / GRU baselines) on generated sequences.
 
 Stage 1 (HMR): the keypoint encoder + IEF head per frame, on present person-frames with modality dropout.
-Stage 2 (temporal): HMR's encoder is frozen and its features precomputed; a temporal encoder (transformer =
-t-HMMR, or the conv / GRU baselines of Table 3) + a copy of HMR's head train on windows of 13 consecutive
-timestamps of a sequence (they span its cuts; absent timestamps — B-roll gaps, past the ends — are masked).
+Stage 2 (temporal): a temporal encoder (transformer = t-HMMR, or the conv / GRU baselines of Table 3) + a
+copy of HMR's head train on windows of 13 consecutive timestamps of a sequence (they span its cuts; absent
+timestamps — B-roll gaps, past the ends — are masked), on HMR's per-frame features: frozen and precomputed
+(``backbone_lr`` 0), or HMR's keypoint encoder fine-tuned with them at ``backbone_lr`` (the shipped t-HMMR:
+its windows then carry features made for the temporal model, not only for HMR's head).
 The encoder outputs φ + Δφ, so at the start t-HMMR *is* HMR and learns a residual on the per-frame estimate.
 
 Losses per present frame: rotation matrices (squared error), root-relative 3D joints (L1, metres), the 24
@@ -158,7 +160,7 @@ def train_hmr(data: SynthSet, body_model: BodyModel, config: RegressorConfig | N
 
 
 @torch.no_grad()
-def frozen_features(hmr: HMR, data: SynthSet, rng: np.random.Generator,
+def frozen_features(hmr: HMR | THMMR, data: SynthSet, rng: np.random.Generator,
                     opts: KeypointTrainOptions | None = None) -> torch.Tensor:
     """HMR's per-frame features (S,L,D) of every timestamp (modality dropout applied once per frame)."""
     o = opts or KeypointTrainOptions()
@@ -177,25 +179,35 @@ def window_index(lengths: int, window: int, count: int, rng: np.random.Generator
     return seq, start[:, None] + np.arange(window)[None]
 
 
-def train_temporal(data: SynthSet, body_model: BodyModel, hmr: HMR, encoder: str = "transformer",
+def train_temporal(data: SynthSet, body_model: BodyModel, hmr: HMR | None, encoder: str = "transformer",
                    opts: KeypointTrainOptions | None = None, init: THMMR | None = None,
                    log: Log | None = None) -> tuple[THMMR, list[float]]:
-    """Train a temporal model (t-HMMR's transformer, or the conv / GRU baseline) on HMR's frozen features."""
+    """Train a temporal model (t-HMMR's transformer, or the conv / GRU baseline) on HMR's per-frame features.
+
+    The per-frame encoder is ``hmr``'s; with ``hmr=None`` (fine-tuning ``init``) it is ``init``'s own, the one
+    its temporal layers were trained with."""
     o = opts or KeypointTrainOptions()
+    if hmr is None and init is None:
+        raise ValueError("train_temporal needs hmr (the per-frame encoder) or init (a t-HMMR to fine-tune)")
     torch.manual_seed(o.seed)
     rng = np.random.default_rng(o.seed + 1)
-    config = init.config if init is not None else keypoint_config(
-        "thmmr", encoder=encoder, **{k: getattr(hmr.config, k) for k in ("kp_dim", "kp_hidden", "hidden")})
+    if init is not None:
+        config = init.config
+    else:
+        assert hmr is not None
+        config = keypoint_config("thmmr", encoder=encoder,
+                                 **{k: getattr(hmr.config, k) for k in ("kp_dim", "kp_hidden", "hidden")})
     model = THMMR(config)
     if init is not None:
         model.load_state_dict(init.state_dict())
-    else:
-        model.smpl_head.load_state_dict(hmr.smpl_head.state_dict())
-    model.backbone.load_state_dict(hmr.backbone.state_dict())  # type: ignore[union-attr]  # φ comes from HMR
+    if hmr is not None:
+        if init is None:
+            model.smpl_head.load_state_dict(hmr.smpl_head.state_dict())
+        model.backbone.load_state_dict(hmr.backbone.state_dict())  # type: ignore[union-attr]  # φ comes from HMR
     tune = o.backbone_lr > 0
     if tune:
         model.backbone.requires_grad_(True)  # type: ignore[union-attr]
-    feats = None if tune else frozen_features(hmr, data, rng, o)
+    feats = None if tune else frozen_features(model, data, rng, o)
     s_n, length = data.present.shape
     window = config.window
     n_win = max(1, o.batch_size // 8)
