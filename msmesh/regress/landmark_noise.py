@@ -33,7 +33,7 @@ import torch
 
 from msmesh.body.joints import BLAZEPOSE33_NAMES
 from msmesh.eval.metrics import pa_mpjpe
-from msmesh.eval.synthetic import HEIGHT, LANDMARK_ORDER, LANDMARK_PARENT, WIDTH
+from msmesh.eval.synthetic import HEIGHT, WIDTH, rebuild_along_tree
 from msmesh.fit.camera import default_focal, project_np
 from msmesh.regress.crop import square_box
 
@@ -84,11 +84,12 @@ def world_noise(true: np.ndarray, rng: np.random.Generator, noise: LandmarkNoise
                 out_of_view: np.ndarray | None = None) -> np.ndarray:
     """Noisy hip-centred world landmarks (T,33,3) from the true camera-frame landmarks (T,33,3).
 
-    Chain-structured, as a network regressing a skeleton errs: every bone of ``LANDMARK_PARENT``'s tree
-    (rooted at the left hip) gets a length error (per sequence + per frame + occasional gross errors) and a
-    direction error (per sequence + temporally correlated per frame, larger in depth and for bones that end
-    out of view); the skeleton is rebuilt from the root, so errors accumulate down each limb and a limb's
-    length error is its bone's alone. A few millimetres of independent per-landmark noise go on top."""
+    Chain-structured, as a network regressing a skeleton errs: every bone of the landmark tree
+    (``eval.synthetic.LANDMARK_PARENT``, rooted at the left hip) gets a length error (per sequence + per frame
+    + occasional gross errors) and a direction error (per sequence + temporally correlated per frame, larger
+    in depth and for bones that end out of view); the skeleton is rebuilt from the root
+    (``eval.synthetic.rebuild_along_tree``), so errors accumulate down each limb and a limb's length error is
+    its bone's alone. A few millimetres of independent per-landmark noise go on top."""
     t = len(true)
     rel = (true - true[:, HIPS].mean(1, keepdims=True)) * rng.normal(1.0, noise.scale_sd)
     n = rel.shape[1]
@@ -100,16 +101,14 @@ def world_noise(true: np.ndarray, rng: np.random.Generator, noise: LandmarkNoise
     tilt = tilt * np.array([1.0, 1.0, noise.depth_factor])
     if out_of_view is not None:
         tilt = tilt * np.where(out_of_view[..., None], noise.out_factor, 1.0)
-    out = rel.copy()
-    for k in LANDMARK_ORDER:
-        p = LANDMARK_PARENT[k]
-        if p < 0:
-            continue
-        bone = rel[:, k] - rel[:, p]
+
+    def noisy_bone(k: int, bone: np.ndarray) -> np.ndarray:
         size = np.linalg.norm(bone, axis=-1, keepdims=True)
         direction = bone / size.clip(1e-9) + tilt[:, k]
         direction /= np.linalg.norm(direction, axis=-1, keepdims=True).clip(1e-9)
-        out[:, k] = out[:, p] + direction * size * (1.0 + length[:, k:k + 1])
+        return direction * size * (1.0 + length[:, k:k + 1])
+
+    out = rebuild_along_tree(rel, noisy_bone)
     out = out + rng.normal(0.0, noise.point_mm / 1000.0, out.shape)
     return out - out[:, HIPS].mean(1, keepdims=True)
 
