@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     bm = load_body_model("open")
     if args.cache is not None and args.cache.exists():
         data = _load_set(args.cache)
-        walker: list[str] = sorted({s for s in data.source if s.startswith("walker_")})
+        walker: list[str] = sorted({s.removesuffix("_mirror") for s in data.source if s.startswith("walker_")})
     else:
         with tempfile.TemporaryDirectory() as tmp:
             archive = args.archive

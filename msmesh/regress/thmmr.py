@@ -29,7 +29,8 @@ class THMMR(nn.Module):
         self.backbone: nn.Module | None = make_backbone(cfg) if with_backbone else None
         if self.backbone is not None:
             self.backbone.requires_grad_(False)
-        self.encoder = make_encoder(cfg.encoder, cfg.feat_dim, cfg.ff_dim, cfg.window, cfg.nhead, cfg.residual_scale)
+        self.encoder = make_encoder(cfg.encoder, cfg.feat_dim, cfg.ff_dim, cfg.window, cfg.nhead, cfg.residual_scale,
+                                    cfg.pre_norm)
         self.smpl_head = RegressorHead(cfg.feat_dim, cfg.hidden, cfg.n_iter, cfg.dropout)
 
     def train(self, mode: bool = True) -> THMMR:

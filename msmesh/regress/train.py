@@ -220,6 +220,16 @@ def _load_state(path: Path, model: HMR | THMMR, optim: torch.optim.Optimizer) ->
     return int(state["step"])
 
 
+def optimiser_step(optim: torch.optim.Optimizer, loss: torch.Tensor, params: list[torch.nn.Parameter],
+                   max_norm: float) -> float:
+    """One step on ``loss`` with the gradient norm clipped to ``max_norm``; returns the loss value."""
+    optim.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, max_norm)
+    optim.step()
+    return float(loss.detach())
+
+
 def _run_loop(model: HMR | THMMR, params: list[torch.nn.Parameter], make_loss: Callable[[int], tuple[
         torch.Tensor, dict[str, torch.Tensor]]], out_dir: Path | None, opts: TrainOptions, resume: bool,
         device: torch.device, on_step: StepCallback | None) -> list[float]:
@@ -233,11 +243,7 @@ def _run_loop(model: HMR | THMMR, params: list[torch.nn.Parameter], make_loss: C
     for step in range(start, opts.steps):
         model.train()
         loss, parts = make_loss(step)
-        optim.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 10.0)
-        optim.step()
-        history.append(float(loss.detach()))
+        history.append(optimiser_step(optim, loss, params, 10.0))
         if on_step is not None:
             on_step(step + 1, opts.steps, {"loss": history[-1], **{k: float(v.detach()) for k, v in parts.items()}})
         if state_path is not None and (step + 1) % opts.checkpoint_every == 0:

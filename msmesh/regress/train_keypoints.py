@@ -31,6 +31,7 @@ from msmesh.regress.hmr import HMR, RegressorConfig, SmplPrediction
 from msmesh.regress.keypoints import drop_modalities
 from msmesh.regress.synth import SynthSet
 from msmesh.regress.thmmr import THMMR
+from msmesh.regress.train import optimiser_step
 from msmesh.rotations import rotmat_to_axis_angle
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ def keypoint_config(kind: str = "hmr", encoder: str = "transformer", **kw: objec
     """The shipped keypoint models' architecture (small: ~1.5 M parameters for t-HMMR)."""
     base: dict[str, object] = dict(kind=kind, input="keypoints", kp_dim=256, kp_hidden=512, hidden=512,
                                    dropout=0.1, encoder=encoder, window=13, ff_dim=512, nhead=4,
-                                   residual_scale=1.0)
+                                   residual_scale=1.0, pre_norm=encoder == "transformer")
     base.update(kw)
     return RegressorConfig(**base)  # type: ignore[arg-type]
 
@@ -120,11 +121,7 @@ def _loop(model: torch.nn.Module, groups: list[dict], step_fn: Callable[[int], t
         model.train()
         _schedule(optim, o.lr, step, o.steps)
         loss, parts = step_fn(step)
-        optim.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 5.0)
-        optim.step()
-        history.append(float(loss.detach()))
+        history.append(optimiser_step(optim, loss, params, 5.0))
         if log is not None and (step + 1) % max(1, o.steps // 10) == 0:
             msg = " ".join(f"{k} {float(v.detach()):.4f}" for k, v in parts.items())
             log(f"{name} step {step + 1}/{o.steps} loss {np.mean(history[-50:]):.4f} ({msg}) "
