@@ -111,9 +111,15 @@ def test_hmr_and_thmmr_learn_on_generated_data(body, tiny_set):
     with torch.no_grad():
         a, b = th(x, mask).rotmat.reshape(2, 13, -1), th(y, mask).rotmat.reshape(2, 13, -1)
     assert torch.allclose(a[~mask], b[~mask], atol=1e-5) and not torch.allclose(a[mask], b[mask])
-    # HMR's encoder is frozen inside t-HMMR
+    # HMR's encoder is frozen inside t-HMMR by default; with backbone_lr it is fine-tuned (HMR's stays as is)
     for k, v in hmr.backbone.state_dict().items():
         assert torch.equal(th.backbone.state_dict()[k], v)
+    before = {k: v.clone() for k, v in hmr.backbone.state_dict().items()}
+    tuned, hist = train_temporal(tiny_set, body, hmr, opts=KeypointTrainOptions(steps=10, batch_size=64,
+                                                                                 backbone_lr=1e-3))
+    assert np.isfinite(hist).all()
+    assert all(torch.equal(hmr.backbone.state_dict()[k], v) for k, v in before.items())
+    assert any(not torch.equal(tuned.backbone.state_dict()[k], v) for k, v in before.items())
 
 
 def test_shipped_models_on_held_out_synthetic_sequences(body):

@@ -105,7 +105,9 @@ def command(
         if base_hmr.config.input == "keypoints":
             if resume:
                 raise InputError("--resume: keypoint models fine-tune in one go; run again without --resume")
-            _finetune_keypoints(kind, data, out, base_hmr, bm, steps, batch_size, lr, console)
+            # the shipped t-HMMR keeps its own (fine-tuned) encoder unless --init names an HMR to take it from
+            source = base_hmr if kind == "hmr" or init is not None else None
+            _finetune_keypoints(kind, data, out, source, bm, steps, batch_size, lr, console)
             return
     hmr: Any = None
     if kind == "thmmr" or init is not None:

@@ -25,6 +25,7 @@ shoulders, elbows, wrists, hips, knees, ankles, neck, head) over all frames and 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -197,14 +198,9 @@ def _landmarks(
     hip = (lm_cam[:, 23] + lm_cam[:, 24]) / 2
     rel = lm_cam - hip[:, None]
     scale = rng.uniform(-cfg.world_bone_error, cfg.world_bone_error, 33)
-    world = rel.copy()
-    for k in sorted(LANDMARK_PARENT, key=lambda k: _landmark_depth(k)):
-        p = LANDMARK_PARENT[k]
-        if p < 0:
-            continue
-        bone = rel[:, k] - rel[:, p]
-        length = np.linalg.norm(bone, axis=-1, keepdims=True).clip(1e-6)
-        world[:, k] = world[:, p] + bone * (1 + scale[k] / length)
+    world = rebuild_along_tree(
+        rel, lambda k, bone: bone * (1 + scale[k] / np.linalg.norm(bone, axis=-1, keepdims=True).clip(1e-6))
+    )
     white = rng.normal(size=world.shape)
     rho = cfg.world_noise_corr
     for i in range(1, len(white)):  # AR(1) in time: errors that persist over frames, like a detector's
@@ -220,6 +216,22 @@ def _landmark_depth(k: int) -> int:
     while LANDMARK_PARENT[k] >= 0:
         k, d = LANDMARK_PARENT[k], d + 1
     return d
+
+
+LANDMARK_ORDER = sorted(LANDMARK_PARENT, key=_landmark_depth)
+"""The 33 landmarks parents first (root: the left hip)."""
+
+
+def rebuild_along_tree(rel: np.ndarray, bone: Callable[[int, np.ndarray], np.ndarray]) -> np.ndarray:
+    """Landmarks (T,33,3) rebuilt from the root along ``LANDMARK_PARENT``, each bone vector (T,3) from its
+    parent to landmark ``k`` replaced by ``bone(k, vector)`` — the chain structure of simulated world-landmark
+    errors (here and in ``msmesh.regress.landmark_noise``)."""
+    out = rel.copy()
+    for k in LANDMARK_ORDER:
+        p = LANDMARK_PARENT[k]
+        if p >= 0:
+            out[:, k] = out[:, p] + bone(k, rel[:, k] - rel[:, p])
+    return out
 
 
 def make_sequence(

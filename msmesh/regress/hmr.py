@@ -58,6 +58,7 @@ class RegressorConfig:
     ff_dim: int = 1024
     nhead: int = 1
     residual_scale: float = 0.1  # t-HMMR: Φ = φ + residual_scale·Δφ (the authors' 0.1; keypoint models 1.0)
+    pre_norm: bool = False  # transformer: pre-norm layer, Δφ = its residual branches, zero at the start
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -71,10 +71,10 @@ _UNPUBLISHED = ("not uploaded to the Hub yet, and this install has no package co
 
 # sha256 of the shipped files (tools/build_regressors.py output; tests check the package copy against them)
 _SHIPPED_SHA256 = {
-    "hmr": (("model.safetensors", "4a92141b424a11458e9b20b7d62d793c545181d58a5b625579b2c47b6181caa8"),
-            ("config.json", "1ea8c0991e52c2dc104ecd86eb92718f9e741ba55a993cc7a7474c8f7f4b2c0b")),
-    "thmmr": (("model.safetensors", "ea29ed12b95595457b294e2a6a37e23139bb3e2864e5344f47051238bc10e4b3"),
-              ("config.json", "95b06f88be45bf3eb09b36104d55d39b1ef0c5a8157962dcd1c7cb6a2fbe7fe8")),
+    "hmr": (("model.safetensors", "e0d6d659bfe64bd973e4ec360dd5f1983ae2021c29cc8f3f535b41fb7a509921"),
+            ("config.json", "1c6662a8c0021676b7adcc32f9a21626087f7d3fd3af943442a4a996e0de1cab")),
+    "thmmr": (("model.safetensors", "69de2ac0e24887b2d6f943627a3272949b7fcf2f87689bb9e63e19833ec0c5ef"),
+              ("config.json", "36ead553c2bfc3310de69d7c0a91a94bb8db519bdc646fbdcd6763eb1ba7ef94")),
 }
 
 REGISTRY: dict[str, HubEntry] = {

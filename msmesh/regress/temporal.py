@@ -35,21 +35,28 @@ class TransformerEncoder(nn.Module):
     """One transformer encoder layer (self-attention + feed-forward) with absent frames masked out."""
 
     def __init__(self, d_model: int = 2048, nhead: int = 1, ff_dim: int = 1024, window: int = 13,
-                 dropout: float = 0.1, residual_scale: float = RESIDUAL_SCALE) -> None:
+                 dropout: float = 0.1, residual_scale: float = RESIDUAL_SCALE, pre_norm: bool = False) -> None:
         super().__init__()
         self.window = window
         self.residual_scale = residual_scale
+        self.pre_norm = pre_norm
         self.trans = nn.TransformerEncoderLayer(d_model=d_model, nhead=nhead, dim_feedforward=ff_dim,
-                                                dropout=dropout, batch_first=True)
+                                                dropout=dropout, batch_first=True, norm_first=pre_norm)
         self.pos_embedding = nn.Embedding(num_embeddings=window, embedding_dim=d_model)
+        if pre_norm:  # the residual branches start at zero: t-HMMR starts as HMR exactly
+            for lin in (self.trans.self_attn.out_proj, self.trans.linear2):
+                nn.init.zeros_(lin.weight)
+                nn.init.zeros_(lin.bias)
 
     def forward(self, x: torch.Tensor, pad_mask: torch.Tensor, timestamps: torch.Tensor | None = None) -> torch.Tensor:
         pad_mask = pad_mask.bool()
         # a window with nobody present would make attention NaN; its outputs are ignored anyway
         pad_mask = pad_mask & ~pad_mask.all(dim=1, keepdim=True)
         pos = self.pos_embedding(_timestamps(x, timestamps, self.window)).to(x.dtype) * POSITION_SCALE
-        y = self.trans(x + pos, src_key_padding_mask=pad_mask)
-        return x + self.residual_scale * y
+        z = x + pos
+        y = self.trans(z, src_key_padding_mask=pad_mask)
+        # post-norm (the authors'): Δφ is the layer's layer-normalised output; pre-norm: its residual branches
+        return x + self.residual_scale * (y - z if self.pre_norm else y)
 
 
 class ConvEncoder(nn.Module):
@@ -107,10 +114,10 @@ class GRUEncoder(nn.Module):
 
 
 def make_encoder(kind: str, d_model: int, ff_dim: int = 1024, window: int = 13, nhead: int = 1,
-                 residual_scale: float = RESIDUAL_SCALE) -> nn.Module:
+                 residual_scale: float = RESIDUAL_SCALE, pre_norm: bool = False) -> nn.Module:
     """Build the temporal encoder named ``kind`` (transformer | conv | gru)."""
     if kind == "transformer":
-        return TransformerEncoder(d_model, nhead, ff_dim, window, residual_scale=residual_scale)
+        return TransformerEncoder(d_model, nhead, ff_dim, window, residual_scale=residual_scale, pre_norm=pre_norm)
     if kind == "conv":
         return ConvEncoder(d_model, ff_dim, window, residual_scale=residual_scale)
     if kind == "gru":

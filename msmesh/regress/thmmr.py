@@ -5,8 +5,9 @@ cuts to someone else) are padded and masked. The encoder (temporal.py; a transfo
 conv/GRU baselines of Table 3 otherwise) refines the features, then the same iterative regressor head as
 HMR predicts SMPL and the weak-perspective camera per frame.
 
-Modules: ``backbone`` (HMR's ResNet, frozen; optional: the authors' ``thmmr_ava.pt`` has none and takes
-it from ``hmr_ava.pt``), ``encoder`` (``encoder.trans``, ``encoder.pos_embedding``), ``smpl_head``.
+Modules: ``backbone`` (HMR's ResNet, frozen, or msmesh's keypoint encoder, fine-tuned from HMR's for the
+shipped t-HMMR — it carries its own copy; optional: the authors' ``thmmr_ava.pt`` has none and takes it from
+``hmr_ava.pt``), ``encoder`` (``encoder.trans``, ``encoder.pos_embedding``), ``smpl_head``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ class THMMR(nn.Module):
         self.backbone: nn.Module | None = make_backbone(cfg) if with_backbone else None
         if self.backbone is not None:
             self.backbone.requires_grad_(False)
-        self.encoder = make_encoder(cfg.encoder, cfg.feat_dim, cfg.ff_dim, cfg.window, cfg.nhead, cfg.residual_scale)
+        self.encoder = make_encoder(cfg.encoder, cfg.feat_dim, cfg.ff_dim, cfg.window, cfg.nhead, cfg.residual_scale,
+                                    cfg.pre_norm)
         self.smpl_head = RegressorHead(cfg.feat_dim, cfg.hidden, cfg.n_iter, cfg.dropout)
 
     def train(self, mode: bool = True) -> THMMR:

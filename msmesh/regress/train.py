@@ -21,7 +21,7 @@ import json
 import operator
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -49,12 +49,8 @@ class TrainOptions:
     batch_size: int = 32
     lr: float = 1e-4
     weight_decay: float = 1e-4
-    w_2d: float = 1.0
-    w_joints2d: float = 1.0
-    w_pose: float = 0.1
-    w_betas: float = 0.05
-    w_smooth_pose: float = 1.0
-    w_smooth_joints: float = 10.0
+    weights: dict[str, float] = field(default_factory=lambda: {  # loss term → weight
+        "2d": 1.0, "joints2d": 1.0, "pose": 0.1, "betas": 0.05, "smooth_pose": 1.0, "smooth_joints": 10.0})
     augment: bool = True
     truncation_prob: float = 0.3
     checkpoint_every: int = 500
@@ -135,9 +131,7 @@ def smoothness_losses(pred: SmplPrediction, present: torch.Tensor, body_model: B
 
 
 def total_loss(parts: dict[str, torch.Tensor], opts: TrainOptions) -> torch.Tensor:
-    w = {"2d": opts.w_2d, "joints2d": opts.w_joints2d, "pose": opts.w_pose, "betas": opts.w_betas,
-         "smooth_pose": opts.w_smooth_pose, "smooth_joints": opts.w_smooth_joints}
-    return functools.reduce(operator.add, (w[k] * v for k, v in parts.items()))
+    return functools.reduce(operator.add, (opts.weights[k] * v for k, v in parts.items()))
 
 
 # --------------------------------------------------------------------------- batches
@@ -226,6 +220,16 @@ def _load_state(path: Path, model: HMR | THMMR, optim: torch.optim.Optimizer) ->
     return int(state["step"])
 
 
+def optimiser_step(optim: torch.optim.Optimizer, loss: torch.Tensor, params: list[torch.nn.Parameter],
+                   max_norm: float) -> float:
+    """One step on ``loss`` with the gradient norm clipped to ``max_norm``; returns the loss value."""
+    optim.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, max_norm)
+    optim.step()
+    return float(loss.detach())
+
+
 def _run_loop(model: HMR | THMMR, params: list[torch.nn.Parameter], make_loss: Callable[[int], tuple[
         torch.Tensor, dict[str, torch.Tensor]]], out_dir: Path | None, opts: TrainOptions, resume: bool,
         device: torch.device, on_step: StepCallback | None) -> list[float]:
@@ -239,11 +243,7 @@ def _run_loop(model: HMR | THMMR, params: list[torch.nn.Parameter], make_loss: C
     for step in range(start, opts.steps):
         model.train()
         loss, parts = make_loss(step)
-        optim.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 10.0)
-        optim.step()
-        history.append(float(loss.detach()))
+        history.append(optimiser_step(optim, loss, params, 10.0))
         if on_step is not None:
             on_step(step + 1, opts.steps, {"loss": history[-1], **{k: float(v.detach()) for k, v in parts.items()}})
         if state_path is not None and (step + 1) % opts.checkpoint_every == 0:

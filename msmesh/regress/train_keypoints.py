@@ -1,9 +1,11 @@
 """Training msmesh's keypoint-input HMR and t-HMMR (and the conv / GRU baselines) on generated sequences.
 
 Stage 1 (HMR): the keypoint encoder + IEF head per frame, on present person-frames with modality dropout.
-Stage 2 (temporal): HMR's encoder is frozen and its features precomputed; a temporal encoder (transformer =
-t-HMMR, or the conv / GRU baselines of Table 3) + a copy of HMR's head train on windows of 13 consecutive
-timestamps of a sequence (they span its cuts; absent timestamps — B-roll gaps, past the ends — are masked).
+Stage 2 (temporal): a temporal encoder (transformer = t-HMMR, or the conv / GRU baselines of Table 3) + a
+copy of HMR's head train on windows of 13 consecutive timestamps of a sequence (they span its cuts; absent
+timestamps — B-roll gaps, past the ends — are masked), on HMR's per-frame features: frozen and precomputed
+(``backbone_lr`` 0), or HMR's keypoint encoder fine-tuned with them at ``backbone_lr`` (the shipped t-HMMR:
+its windows then carry features made for the temporal model, not only for HMR's head).
 The encoder outputs φ + Δφ, so at the start t-HMMR *is* HMR and learns a residual on the per-frame estimate.
 
 Losses per present frame: rotation matrices (squared error), root-relative 3D joints (L1, metres), the 24
@@ -18,7 +20,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,6 +31,7 @@ from msmesh.regress.hmr import HMR, RegressorConfig, SmplPrediction
 from msmesh.regress.keypoints import drop_modalities
 from msmesh.regress.synth import SynthSet
 from msmesh.regress.thmmr import THMMR
+from msmesh.regress.train import optimiser_step
 from msmesh.rotations import rotmat_to_axis_angle
 
 if TYPE_CHECKING:
@@ -45,13 +48,11 @@ class KeypointTrainOptions:
     batch_size: int = 256  # frames (HMR) or windows × 13 / 8 (temporal: batch_size // 8 windows)
     lr: float = 1e-3
     weight_decay: float = 1e-5
-    w_pose: float = 1.0
-    w_joints: float = 5.0
-    w_j2d: float = 1.0
-    w_cam: float = 0.5
-    w_betas: float = 0.1
+    weights: dict[str, float] = field(default_factory=lambda: {  # loss term (see losses()) → weight
+        "pose": 1.0, "joints": 5.0, "j2d": 1.0, "cam": 0.5, "betas": 0.1})
     p_drop_landmarks: float = 0.5
     p_drop_world: float = 0.5
+    backbone_lr: float = 0.0  # temporal stage: HMR's per-frame encoder frozen (0) or fine-tuned at this rate
     seed: int = 0
 
 
@@ -59,7 +60,10 @@ def keypoint_config(kind: str = "hmr", encoder: str = "transformer", **kw: objec
     """The shipped keypoint models' architecture (small: ~1.5 M parameters for t-HMMR)."""
     base: dict[str, object] = dict(kind=kind, input="keypoints", kp_dim=256, kp_hidden=512, hidden=512,
                                    dropout=0.1, encoder=encoder, window=13, ff_dim=512, nhead=4,
-                                   residual_scale=1.0)
+                                   residual_scale=1.0, pre_norm=kind == "thmmr" and encoder == "transformer")
+    # pre_norm, measured on validation seed 1 (truncated frames, COCO-17 / + landmarks): post-norm t-HMMR
+    # 137.0 / 97.9 mm (HMR 135.0 / 103.2), pre-norm 130.4 / 94.6 on the benchmark; 141.3 / 103.9 → 136.5 / 100.1
+    # on bench/regress_synthetic.py's second set
     base.update(kw)
     return RegressorConfig(**base)  # type: ignore[arg-type]
 
@@ -88,8 +92,7 @@ def losses(pred: SmplPrediction, batch: dict[str, torch.Tensor], body_model: Bod
 
 
 def _total(parts: dict[str, torch.Tensor], o: KeypointTrainOptions) -> torch.Tensor:
-    w = {"pose": o.w_pose, "joints": o.w_joints, "j2d": o.w_j2d, "cam": o.w_cam, "betas": o.w_betas}
-    return sum(w[k] * v for k, v in parts.items())  # type: ignore[return-value]
+    return sum(o.weights[k] * v for k, v in parts.items())  # type: ignore[return-value]
 
 
 def _frame_batch(data: SynthSet, flat_idx: np.ndarray, feats: np.ndarray) -> dict[str, torch.Tensor]:
@@ -108,23 +111,20 @@ def _frame_batch(data: SynthSet, flat_idx: np.ndarray, feats: np.ndarray) -> dic
 def _schedule(optim: torch.optim.Optimizer, lr: float, step: int, steps: int) -> None:
     warm = min(1.0, (step + 1) / 100)
     for g in optim.param_groups:
-        g["lr"] = lr * warm * 0.5 * (1 + math.cos(math.pi * step / max(steps, 1)))
+        g["lr"] = lr * g.get("lr_scale", 1.0) * warm * 0.5 * (1 + math.cos(math.pi * step / max(steps, 1)))
 
 
-def _loop(model: torch.nn.Module, params: list[torch.nn.Parameter], step_fn: Callable[[int], tuple[
+def _loop(model: torch.nn.Module, groups: list[dict], step_fn: Callable[[int], tuple[
         torch.Tensor, dict[str, torch.Tensor]]], o: KeypointTrainOptions, log: Log | None, name: str) -> list[float]:
-    optim = torch.optim.AdamW(params, lr=o.lr, weight_decay=o.weight_decay)
+    optim = torch.optim.AdamW(groups, lr=o.lr, weight_decay=o.weight_decay)
+    params = [p for g in groups for p in g["params"]]
     history: list[float] = []
     t0 = time.perf_counter()
     for step in range(o.steps):
         model.train()
         _schedule(optim, o.lr, step, o.steps)
         loss, parts = step_fn(step)
-        optim.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 5.0)
-        optim.step()
-        history.append(float(loss.detach()))
+        history.append(optimiser_step(optim, loss, params, 5.0))
         if log is not None and (step + 1) % max(1, o.steps // 10) == 0:
             msg = " ".join(f"{k} {float(v.detach()):.4f}" for k, v in parts.items())
             log(f"{name} step {step + 1}/{o.steps} loss {np.mean(history[-50:]):.4f} ({msg}) "
@@ -155,12 +155,12 @@ def train_hmr(data: SynthSet, body_model: BodyModel, config: RegressorConfig | N
         parts = losses(model(batch["x"]), batch, body_model, config)
         return _total(parts, o), parts
 
-    history = _loop(model, list(model.parameters()), step_fn, o, log, "hmr")
+    history = _loop(model, [{"params": list(model.parameters())}], step_fn, o, log, "hmr")
     return model.eval(), history
 
 
 @torch.no_grad()
-def frozen_features(hmr: HMR, data: SynthSet, rng: np.random.Generator,
+def frozen_features(hmr: HMR | THMMR, data: SynthSet, rng: np.random.Generator,
                     opts: KeypointTrainOptions | None = None) -> torch.Tensor:
     """HMR's per-frame features (S,L,D) of every timestamp (modality dropout applied once per frame)."""
     o = opts or KeypointTrainOptions()
@@ -179,32 +179,52 @@ def window_index(lengths: int, window: int, count: int, rng: np.random.Generator
     return seq, start[:, None] + np.arange(window)[None]
 
 
-def train_temporal(data: SynthSet, body_model: BodyModel, hmr: HMR, encoder: str = "transformer",
+def train_temporal(data: SynthSet, body_model: BodyModel, hmr: HMR | None, encoder: str = "transformer",
                    opts: KeypointTrainOptions | None = None, init: THMMR | None = None,
                    log: Log | None = None) -> tuple[THMMR, list[float]]:
-    """Train a temporal model (t-HMMR's transformer, or the conv / GRU baseline) on HMR's frozen features."""
+    """Train a temporal model (t-HMMR's transformer, or the conv / GRU baseline) on HMR's per-frame features.
+
+    The per-frame encoder is ``hmr``'s; with ``hmr=None`` (fine-tuning ``init``) it is ``init``'s own, the one
+    its temporal layers were trained with."""
     o = opts or KeypointTrainOptions()
+    if hmr is None and init is None:
+        raise ValueError("train_temporal needs hmr (the per-frame encoder) or init (a t-HMMR to fine-tune)")
     torch.manual_seed(o.seed)
     rng = np.random.default_rng(o.seed + 1)
-    config = init.config if init is not None else keypoint_config(
-        "thmmr", encoder=encoder, **{k: getattr(hmr.config, k) for k in ("kp_dim", "kp_hidden", "hidden")})
+    if init is not None:
+        config = init.config
+    else:
+        assert hmr is not None
+        config = keypoint_config("thmmr", encoder=encoder,
+                                 **{k: getattr(hmr.config, k) for k in ("kp_dim", "kp_hidden", "hidden")})
     model = THMMR(config)
     if init is not None:
         model.load_state_dict(init.state_dict())
-    else:
-        model.smpl_head.load_state_dict(hmr.smpl_head.state_dict())
-    model.backbone.load_state_dict(hmr.backbone.state_dict())  # type: ignore[union-attr]  # φ comes from HMR
-    feats = frozen_features(hmr, data, rng, o)
+    if hmr is not None:
+        if init is None:
+            model.smpl_head.load_state_dict(hmr.smpl_head.state_dict())
+        model.backbone.load_state_dict(hmr.backbone.state_dict())  # type: ignore[union-attr]  # φ comes from HMR
+    tune = o.backbone_lr > 0
+    if tune:
+        model.backbone.requires_grad_(True)  # type: ignore[union-attr]
+    feats = None if tune else frozen_features(model, data, rng, o)
     s_n, length = data.present.shape
     window = config.window
     n_win = max(1, o.batch_size // 8)
+
+    def window_features(seq: np.ndarray, tt: np.ndarray) -> torch.Tensor:
+        if feats is not None:
+            return feats[torch.from_numpy(seq[:, None]), torch.from_numpy(tt)]
+        raw = drop_modalities(data.features[seq[:, None], tt].reshape(-1, data.features.shape[-1]).copy(), rng,
+                              o.p_drop_landmarks, o.p_drop_world)
+        return model.backbone(torch.from_numpy(raw)).reshape(*tt.shape, -1)  # type: ignore[misc]
 
     def step_fn(step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         seq, times = window_index(length, window, n_win, rng, s_n)
         inside = (times >= 0) & (times < length)
         tt = np.clip(times, 0, length - 1)
         present = inside & data.present[seq[:, None], tt]
-        x = feats[torch.from_numpy(seq[:, None]), torch.from_numpy(tt)] * torch.from_numpy(present)[..., None]
+        x = window_features(seq, tt) * torch.from_numpy(present)[..., None]
         flat_idx = (seq[:, None] * length + tt).reshape(-1)
         batch = _frame_batch(data, flat_idx, np.zeros((0,), np.float32))
         batch["valid"] = torch.from_numpy(present.reshape(-1))
@@ -213,7 +233,11 @@ def train_temporal(data: SynthSet, body_model: BodyModel, hmr: HMR, encoder: str
         return _total(parts, o), parts
 
     params = [p for n, p in model.named_parameters() if not n.startswith("backbone.")]
-    history = _loop(model, params, step_fn, o, log, encoder)
+    groups = [{"params": params, "lr_scale": 1.0}]
+    if tune:
+        groups.append({"params": list(model.backbone.parameters()),  # type: ignore[union-attr]
+                       "lr_scale": o.backbone_lr / o.lr})
+    history = _loop(model, groups, step_fn, o, log, encoder)
     return model.eval(), history
 
 
