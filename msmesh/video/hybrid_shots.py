@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from msmesh.data import VideoInfo
-from msmesh.video.shots import _load_transnet, _runs_ends, _transnet_predict
+from msmesh.video.transnet import _load_transnet, _runs_ends, _transnet_predict
 
 CUE_SIZE = (160, 90)  # HSV differences are taken on frames scaled to this (w, h)
 PERSIST_FRAMES = 4  # a cut's change must hold this many frames on either side
