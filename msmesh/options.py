@@ -41,6 +41,7 @@ class ShotDetector(str, Enum):
     adaptive = "adaptive"
     content = "content"
     transnet = "transnet"
+    hybrid = "hybrid"
 
 
 class Detector(str, Enum):

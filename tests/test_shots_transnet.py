@@ -21,7 +21,8 @@ import cv2  # noqa: E402
 import torch  # noqa: E402
 
 from msmesh.video.reader import iter_frames, probe  # noqa: E402
-from msmesh.video.shots import _transnet_predict, detect_shots  # noqa: E402
+from msmesh.video.shots import detect_shots  # noqa: E402
+from msmesh.video.transnet import _transnet_predict  # noqa: E402
 
 
 def _small_frames(path: Path, count: int) -> np.ndarray:

@@ -86,7 +86,7 @@ def test_shot_detectors_find_example_cuts_frame_exact(detector: str) -> None:
 def test_unknown_shot_detector() -> None:
     with pytest.raises(InputError, match="unknown shot detector"):
         detect_shots(EXAMPLE, probe(EXAMPLE), "psychic")
-    assert set(DETECTORS) == {"content", "adaptive", "transnet"}
+    assert set(DETECTORS) == {"content", "adaptive", "transnet", "hybrid"}
 
 
 def test_transnet_finds_example_cuts_frame_exact() -> None:

