@@ -125,9 +125,13 @@ def _track(video: Path, run: Path, opts: PipelineOptions, progress: ProgressFact
         "tracklets": [{"id": t.id, "shot": t.shot, "frames": t.frames} for t in tracklets],
         "people": [{"id": pid, "tracklets": [t.id for t in c]} for pid, c in enumerate(clusters)],
         "links": [{"a": lk.tracklets_a, "b": lk.tracklets_b, "score": lk.score} for lk in links],
+        "relabelled": [{"tracklet": tid, "frames": frames} for tid, frames in found.relabelled.items()],
     })
     save_tracks(run / "tracks.json", tracks)
-    return {"tracklets": len(tracklets), "people": len(tracks.people)}
+    summary = {"tracklets": len(tracklets), "people": len(tracks.people)}
+    if found.relabelled:
+        summary["left/right fixed"] = sum(len(f) for f in found.relabelled.values())
+    return summary
 
 
 def _frames_provider(video: Path, tracks: Tracks) -> Callable[[int], np.ndarray]:

@@ -19,7 +19,7 @@ score for ``reid.json``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -262,19 +262,23 @@ class Identities:
     clusters: list[list[Tracklet]]
     links: list[Link]
     tracks: Tracks
+    relabelled: dict[int, list[int]] = field(default_factory=dict)  # tracklet id → frames mirrored (people.flips)
 
 
 def identify(detections: dict[int, list[Detection]], shots: list[Shot], video: VideoInfo,
              max_people: int | None = None, min_frames: int = 1, cues: str = "head",
              threshold: float = 0.4) -> Identities:
-    """Track inside shots, link the tracklets across shots, and build the tracks (people seen in fewer than
-    ``min_frames`` sampled frames dropped; ids keep their cluster's index)."""
+    """Track inside shots, undo left/right label flips inside each tracklet (people.flips), link the
+    tracklets across shots, and build the tracks (people seen in fewer than ``min_frames`` sampled frames
+    dropped; ids keep their cluster's index)."""
+    from msmesh.people.flips import fix_label_flips
     from msmesh.people.track import track_shots
 
     tracklets = track_shots(detections, shots)
+    relabelled = {t.id: frames for t in tracklets if (frames := fix_label_flips(t))}
     descriptors = {t.id: tracklet_descriptor([d.appearance for d in t.detections],
                                              [bone_lengths(d) for d in t.detections]) for t in tracklets}
     clusters, links = link_tracklets(tracklets, descriptors, threshold, max_people, cues)
     tracks = clusters_to_tracks(clusters, video, shots)
     tracks.people = [p for p in tracks.people if len(p) >= min_frames]
-    return Identities(tracklets, clusters, links, tracks)
+    return Identities(tracklets, clusters, links, tracks, relabelled)
