@@ -11,13 +11,7 @@ from msmesh.regress import keypoints as K
 from msmesh.regress.thmmr import THMMR
 from msmesh.regress.train_keypoints import KeypointTrainOptions, keypoint_config, train_hmr, train_temporal
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

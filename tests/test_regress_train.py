@@ -20,13 +20,7 @@ from msmesh.rotations import axis_angle_to_rotmat
 TINY = dict(layers=(1, 1, 1, 1), width=4, hidden=64, ff_dim=32, image_size=64, dropout=0.0)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny networks on a shared 2-core CPU: extra intra-op threads only spin (50× slower under load)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 COLORS = np.random.default_rng(7).integers(60, 255, (17, 3))
 
 
