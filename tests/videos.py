@@ -11,12 +11,14 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "cuts_demo.mp4"
 EXAMPLE_CUTS = [60, 100, 140, 180]
 
 
-def write_video(path: Path, frames: list[np.ndarray], fps: int = 25) -> Path:
-    """Encode RGB uint8 frames as H.264 mp4."""
+def write_video(path: Path, frames: list[np.ndarray], fps: int = 25, display_rotation: float | None = None) -> Path:
+    """Encode RGB uint8 frames as H.264 mp4 (with ``display_rotation``: that display matrix angle)."""
     h, w = frames[0].shape[:2]
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        if display_rotation is not None:
+            stream.set_display_rotation(display_rotation)
         for img in frames:
             for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
                 out.mux(packet)
@@ -70,17 +72,7 @@ def rotated_video(path: Path, upright: list[np.ndarray], rotation: float = -90.0
     stored frames are the upright ones turned the other way.
     """
     stored = [np.ascontiguousarray(np.rot90(img, -int(round(rotation / 90)))) for img in upright]
-    h, w = stored[0].shape[:2]
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        stream.set_display_rotation(rotation)
-        for img in stored:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path
+    return write_video(path, stored, fps, display_rotation=rotation)
 
 
 def vfr_video(path: Path, frames: list[np.ndarray], times: list[float]) -> Path:
