@@ -22,7 +22,7 @@ import torch  # noqa: E402
 
 from msmesh.video.reader import iter_frames, probe  # noqa: E402
 from msmesh.video.shots import detect_shots  # noqa: E402
-from msmesh.video.transnet import _transnet_predict  # noqa: E402
+from msmesh.video.transnet import transnet_scores  # noqa: E402
 
 
 def _small_frames(path: Path, count: int) -> np.ndarray:
@@ -39,11 +39,11 @@ def test_streaming_predictor_equals_package_predict_frames() -> None:
     small = _small_frames(EXAMPLE, 130)  # not a multiple of the 50-frame step: the end padding is exercised
     with torch.inference_mode():
         expected, _ = model.predict_frames(torch.from_numpy(small), quiet=True)
-    got = _transnet_predict(model, iter(small))
+    got = transnet_scores(model, iter(small))
     assert got.shape == (130,)
     assert np.abs(got - expected.numpy()).max() < 1e-5
     assert set(np.flatnonzero(got > 0.5) + 1) & {60, 100} == {60, 100}  # the two cuts inside the first 130 frames
-    assert _transnet_predict(model, iter([])).shape == (0,)
+    assert transnet_scores(model, iter([])).shape == (0,)
 
 
 def test_transnet_restores_global_random_state() -> None:

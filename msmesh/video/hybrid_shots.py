@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from msmesh.data import VideoInfo
-from msmesh.video.transnet import _load_transnet, _runs_ends, _transnet_predict
+from msmesh.video.transnet import load_transnet, transition_ends, transnet_input, transnet_scores
 
 CUE_SIZE = (160, 90)  # HSV differences are taken on frames scaled to this (w, h)
 PERSIST_FRAMES = 4  # a cut's change must hold this many frames on either side
@@ -80,7 +80,7 @@ def hybrid_cuts(score: np.ndarray, jump: np.ndarray, persist: np.ndarray) -> lis
     hard = [i for i in range(1, n) if jump[i] >= MIN_JUMP and ratio[i] >= MIN_RATIO and persist[i] >= MIN_PERSIST
             and before[max(0, i - 1):i + 2].max() >= MIN_SCORE]
     flashes = [i for i in range(1, n) if jump[i] >= MIN_JUMP and persist[i] < MIN_PERSIST]
-    gradual = [c for c in _runs_ends(score > TRANSITION_SCORE)
+    gradual = [c for c in transition_ends(score > TRANSITION_SCORE)
                if not any(abs(c - h) <= MERGE_FRAMES for h in hard)
                and not any(c - PERSIST_FRAMES <= f <= c + 1 for f in flashes)]
     return sorted(hard + gradual)
@@ -90,18 +90,16 @@ class HybridShots:
     """``--shots hybrid``: needs the ``msmesh[transnet]`` extra like ``--shots transnet`` (same one-line error)."""
 
     def cut_frames(self, path: Path, info: VideoInfo) -> list[int]:
-        import cv2
-
         from msmesh.video.reader import iter_frames
 
-        model = _load_transnet("hybrid")
+        model = load_transnet("hybrid")
         cues = CutCues()
 
         def small(frames: Iterable[tuple[int, np.ndarray]]) -> Iterator[np.ndarray]:
             for _, rgb in frames:
                 cues.push(rgb)
-                yield cv2.resize(rgb, (48, 27), interpolation=cv2.INTER_AREA)
+                yield transnet_input(rgb)
 
-        score = _transnet_predict(model, small(iter_frames(path)))
+        score = transnet_scores(model, small(iter_frames(path)))
         jump, persist = cues.finish()
         return hybrid_cuts(score, jump, persist)

