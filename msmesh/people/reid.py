@@ -32,6 +32,7 @@ H_BINS, S_BINS = 12, 4
 BLOCK = H_BINS * S_BINS
 REGIONS = ("torso", "legs", "head")
 DESCRIPTOR_SIZE = len(REGIONS) * BLOCK
+REGION_SLICES = tuple(slice(k * BLOCK, (k + 1) * BLOCK) for k in range(len(REGIONS)))  # each region's block
 _L_SHO, _R_SHO, _L_HIP, _R_HIP, _L_KNEE, _R_KNEE = 5, 6, 11, 12, 13, 14
 # BlazePose landmark pairs whose lengths describe a body: shoulders, hips, upper arms, forearms, thighs, shins
 BONES = ((11, 12), (23, 24), (11, 13), (12, 14), (13, 15), (14, 16), (23, 25), (24, 26), (25, 27), (26, 28))
@@ -134,8 +135,8 @@ def tracklet_descriptor(descriptors: list[np.ndarray | None],
         blocks.append(np.pad(d, (0, DESCRIPTOR_SIZE - len(d))) if len(d) < DESCRIPTOR_SIZE else d)
     stack = np.stack(blocks)
     out = []
-    for k in range(len(REGIONS)):
-        part = stack[:, k * BLOCK:(k + 1) * BLOCK]
+    for sl in REGION_SLICES:
+        part = stack[:, sl]
         present = part.sum(1) > 0
         out.append(part[present].mean(0) if present.any() else np.zeros(BLOCK, np.float32))
     lengths = np.full(len(BONES), np.nan)
@@ -162,8 +163,8 @@ def similarity(a: np.ndarray | Descriptor, b: np.ndarray | Descriptor, cues: str
     ca = a.colour if isinstance(a, Descriptor) else np.asarray(a)
     cb = b.colour if isinstance(b, Descriptor) else np.asarray(b)
     total = norm = 0.0
-    for k in range(len(REGIONS)):
-        sa, sb = ca[k * BLOCK:(k + 1) * BLOCK], cb[k * BLOCK:(k + 1) * BLOCK]
+    for k, sl in enumerate(REGION_SLICES):
+        sa, sb = ca[sl], cb[sl]
         if weights[k] > 0 and sa.sum() > 0 and sb.sum() > 0:
             total += weights[k] * float(np.sqrt(sa * sb).sum())
             norm += weights[k]
@@ -221,8 +222,7 @@ def merged(a: Descriptor, b: Descriptor, wa: float, wb: float) -> Descriptor:
     """The descriptor of two clusters joined: colour blocks averaged by weight over the clusters that have
     them, bone lengths likewise."""
     colour = np.empty_like(a.colour)
-    for k in range(len(REGIONS)):
-        sl = slice(k * BLOCK, (k + 1) * BLOCK)
+    for sl in REGION_SLICES:
         ha, hb = a.colour[sl].sum() > 0, b.colour[sl].sum() > 0
         w = (wa * ha, wb * hb)
         colour[sl] = (a.colour[sl] * w[0] + b.colour[sl] * w[1]) / max(w[0] + w[1], 1e-9)
