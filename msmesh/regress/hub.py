@@ -4,8 +4,10 @@
 ``tools/build_regressors.py`` on synthetic multi-shot data, see ``assets/models/regress/PROVENANCE.md``)
 **ship inside the package** (``assets/models/regress/<name>/``, found offline with no download, sha256
 checked against the registry); the Hub repository of each entry is their mirror, used only when the
-package copy is missing. The mirror's revision is pinned once the files are uploaded (``revision``);
-until then the entry says so and the package copy is the only source.
+package copy is missing. The mirror's repository and pinned revision live in
+``assets/models/regress/MIRROR.json`` (shipped with the weights); ``tools/publish_regressors.py`` uploads the
+package copies, checks the upload by downloading it back at the new commit, and writes that commit there.
+Until then an entry's revision is ``null``, the entry says so and the package copy is the only source.
 
 Environment: ``HF_HUB_CACHE`` / ``HF_HOME`` choose the cache folder and ``HF_HUB_OFFLINE=1`` forbids
 network access; both are read when a download is asked for (huggingface_hub itself reads them once, at
@@ -77,12 +79,53 @@ _SHIPPED_SHA256 = {
               ("config.json", "36ead553c2bfc3310de69d7c0a91a94bb8db519bdc646fbdcd6763eb1ba7ef94")),
 }
 
-REGISTRY: dict[str, HubEntry] = {
-    name: HubEntry(name=name, kind=name, repo_id=f"msmesh/{name}-keypoints", revision=None, published=False,
-                   sha256=_SHIPPED_SHA256[name], package=f"models/regress/{name}",
-                   source="msmesh keypoint " + ("HMR" if name == "hmr" else "t-HMMR") + " (tools/build_regressors.py)")
-    for name in ("hmr", "thmmr")
-}
+MIRROR_FILE = "MIRROR.json"  # in assets/models/regress/: {name: {"repo_id": ..., "revision": 40-hex | null}}
+
+
+def read_mirror(path: str | os.PathLike[str] | None = None) -> dict[str, dict[str, str | None]]:
+    """The Hub mirror's repository and pinned revision per model, from ``MIRROR.json`` (empty when absent).
+
+    A revision that is not a 40-hex commit is a broken install, not a mirror: it is refused, with the file named.
+    """
+    if path is None:
+        from msmesh.assets import find_asset
+
+        path = find_asset("models", "regress", MIRROR_FILE)
+        if path is None:
+            return {}
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailableError(f"{path}: unreadable Hub mirror table ({exc}); reinstall msmesh") from exc
+    if not isinstance(data, dict):
+        raise ModelUnavailableError(f"{path}: the Hub mirror table must be a JSON object; reinstall msmesh")
+    mirror: dict[str, dict[str, str | None]] = {}
+    for name, row in data.items():
+        revision = row.get("revision") if isinstance(row, dict) else None
+        repo_id = row.get("repo_id") if isinstance(row, dict) else None
+        pinned = revision is None or (isinstance(revision, str) and _COMMIT.fullmatch(revision) is not None)
+        if not isinstance(repo_id, str) or not pinned:
+            raise ModelUnavailableError(f"{path}: entry {name!r} needs a repo_id and a 40-hex revision or null; "
+                                        f"reinstall msmesh")
+        mirror[str(name)] = {"repo_id": repo_id, "revision": revision}
+    return mirror
+
+
+def load_registry(mirror_path: str | os.PathLike[str] | None = None) -> dict[str, HubEntry]:
+    """The default weights per model: the shipped copy's checksums plus the Hub mirror of ``MIRROR.json``."""
+    mirror = read_mirror(mirror_path)
+    registry = {}
+    for name in ("hmr", "thmmr"):
+        row = mirror.get(name, {})
+        revision = row.get("revision")
+        registry[name] = HubEntry(
+            name=name, kind=name, repo_id=row.get("repo_id") or f"msmesh/{name}-keypoints", revision=revision,
+            published=revision is not None, sha256=_SHIPPED_SHA256[name], package=f"models/regress/{name}",
+            source="msmesh keypoint " + ("HMR" if name == "hmr" else "t-HMMR") + " (tools/build_regressors.py)")
+    return registry
+
+
+REGISTRY: dict[str, HubEntry] = load_registry()
 
 
 def shipped_path(entry: HubEntry) -> Path | None:

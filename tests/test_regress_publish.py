@@ -1,0 +1,111 @@
+"""The Hub mirror table (MIRROR.json) and tools/publish_regressors.py against an in-memory stand-in for the Hub.
+
+Nothing can be uploaded from here; the stand-in records what the tool sends and serves it back, so what is
+tested is msmesh's side: what gets uploaded, that the download-back check catches a bad upload, and that a
+pinned revision then loads offline through huggingface_hub from the Hub cache layout.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib.util
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from msmesh.errors import ModelUnavailableError
+from msmesh.regress import hub
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location("publish_regressors", ROOT / "tools" / "publish_regressors.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class FakeHub:
+    """Records create_repo / upload_folder; a commit id is the sha1 of the uploaded bytes; serves files back."""
+
+    def __init__(self, corrupt: str | None = None) -> None:
+        self.repos: set[str] = set()
+        self.files: dict[tuple[str, str, str], bytes] = {}
+        self.corrupt = corrupt
+
+    def create_repo(self, repo_id, token=None, private=False, exist_ok=False):  # noqa: ANN001, ANN201
+        assert exist_ok
+        self.repos.add(repo_id)
+
+    def upload_folder(self, repo_id, folder_path, token=None, commit_message=None):  # noqa: ANN001, ANN201
+        assert repo_id in self.repos
+        blobs = {p.name: p.read_bytes() for p in sorted(Path(folder_path).iterdir())}
+        oid = hashlib.sha1(b"".join(blobs.values())).hexdigest()
+        for name, data in blobs.items():
+            if name == self.corrupt:
+                data = data[:-1] + bytes([data[-1] ^ 1])
+            self.files[(repo_id, oid, name)] = data
+        return SimpleNamespace(oid=oid)
+
+    def download(self, repo_id, filename, revision, cache_dir, token=None):  # noqa: ANN001, ANN201
+        """Write the file where huggingface_hub's cache would hold it; return that path."""
+        snap = Path(cache_dir) / f"models--{repo_id.replace('/', '--')}" / "snapshots" / revision
+        snap.mkdir(parents=True, exist_ok=True)
+        (snap / filename).write_bytes(self.files[(repo_id, revision, filename)])
+        return str(snap / filename)
+
+
+def _mirror(tmp_path: Path) -> Path:
+    path = tmp_path / "MIRROR.json"
+    path.write_text((ROOT / "assets" / "models" / "regress" / "MIRROR.json").read_text())
+    return path
+
+
+def test_shipped_mirror_table_is_consistent_with_the_registry():
+    table = json.loads((ROOT / "assets" / "models" / "regress" / "MIRROR.json").read_text())
+    for name, entry in hub.REGISTRY.items():
+        assert entry.repo_id == table[name]["repo_id"]
+        assert entry.revision == table[name]["revision"] and entry.published == (entry.revision is not None)
+
+
+def test_publish_uploads_checks_and_pins_then_loads_offline(tmp_path, monkeypatch):
+    fake, mirror = FakeHub(), _mirror(tmp_path)
+    pinned = _tool().publish(["hmr", "thmmr"], fake, fake.download, mirror)
+    assert set(pinned) == {"hmr", "thmmr"} and all(hub.is_commit(r) for r in pinned.values())
+    for name, revision in pinned.items():
+        repo = hub.REGISTRY[name].repo_id
+        uploaded = {f for (r, rev, f) in fake.files if r == repo and rev == revision}
+        assert uploaded == {"model.safetensors", "config.json", "README.md"}
+        assert "license: apache-2.0" in fake.files[(repo, revision, "README.md")].decode()
+    registry = hub.load_registry(mirror)
+    assert all(registry[n].published and registry[n].revision == r for n, r in pinned.items())
+
+    # an install without the package copy now loads the pinned revision from the Hub cache, offline
+    cache = tmp_path / "hub-cache"
+    for filename in hub.REGISTRY["thmmr"].files:
+        fake.download(registry["thmmr"].repo_id, filename, pinned["thmmr"], str(cache))
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    entry = dataclasses.replace(registry["thmmr"], package="models/regress/not-there")
+    model = hub.load_regressor(temporal=True, entry=entry)
+    assert model.config.kind == "thmmr" and hub.cached_path(entry, cache) is not None
+
+
+def test_a_bad_upload_is_caught_and_nothing_is_pinned(tmp_path):
+    fake, mirror = FakeHub(corrupt="model.safetensors"), _mirror(tmp_path)
+    before = mirror.read_text()
+    with pytest.raises(SystemExit, match="sha256"):
+        _tool().publish(["hmr"], fake, fake.download, mirror)
+    assert mirror.read_text() == before
+
+
+@pytest.mark.parametrize("text", ['{"hmr": {"repo_id": "a/b", "revision": "main"}}', "[1]", "{not json"])
+def test_malformed_mirror_table_is_refused_with_its_name(tmp_path, text):
+    path = tmp_path / "MIRROR.json"
+    path.write_text(text)
+    with pytest.raises(ModelUnavailableError, match="MIRROR.json"):
+        hub.load_registry(path)
