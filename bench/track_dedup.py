@@ -8,6 +8,9 @@ with and without the merging. Per clip and in total:
 - ``covered``: labelled person-frames matched one-to-one by a tracklet's detection (a merge of two people loses
   one of them in that frame, so this must not drop);
 - ``impure``: tracklets carrying frames of two labelled people; ``tracklets``: how many;
+- ``people_lost``: labelled people of a frame that a reading overlapped best before the merging and none after
+  (a merge of two people; ``covered`` can also drop when a second reading of one person had been matched to
+  the other person's box, which is why both are printed);
 and over all frames, ``pose_distance`` (smaller box's diagonal) of every pair of detections of one frame on
 two different labelled people (``different_min``) vs on the same one (``same_*``), against the merge
 threshold. ``--fixture PATH`` writes the detections of two short pieces (close people: m3 wide frames 18–39;
@@ -37,7 +40,7 @@ from reid_accuracy import LABELS, truth_boxes, window  # noqa: E402
 
 from msmesh.data import Shot  # noqa: E402
 from msmesh.people.detection import Detection  # noqa: E402
-from msmesh.people.track import Tracklet, merge_duplicates, pose_distance, track_shots  # noqa: E402
+from msmesh.people.track import Tracklet, pose_distance, track_shots  # noqa: E402
 
 CLIPS = ("s2d", "m1", "m2", "m3", "m4")
 FIXTURE_PIECES = {"close_people": ("m3", "wide", 18, 39), "duplicates": ("m2", "punch-in", 12, 23)}
@@ -91,15 +94,21 @@ def person_of(det: Detection, truth: list[tuple]) -> str | None:
 
 
 def clip_scores(clip: Clip) -> dict:
-    """Tracklets, covered person-frames and impure tracklets without and with the merging."""
+    """Tracklets, covered person-frames and impure tracklets without and with the merging, and ``people_lost``:
+    labelled people of a frame that some reading overlapped best before the merging and none after."""
     detections = {f: dets for f, dets, _ in clip}
-    row = {}
+    truth = {f: t for f, _, t in clip}
+    row: dict = {}
+    present: dict[bool, set[tuple[int, str | None]]] = {}
     for dedup in (False, True):
         tracklets = track_shots(detections, [Shot(0, 0, 10**6)], dedup=dedup)
         names = labelled(tracklets, clip)
         impure = sum(len({n for (tid, _), n in names.items() if tid == t.id}) > 1 for t in tracklets)
         key = "merged" if dedup else "plain"
         row[key] = {"tracklets": len(tracklets), "covered": len(names), "impure": impure}
+        present[dedup] = {(f, person_of(d, truth[f])) for t in tracklets
+                          for f, d in zip(t.frames, t.detections, strict=True)}
+    row["people_lost"] = sum(1 for _, who in present[False] - present[True] if who is not None)
     return row
 
 
@@ -153,13 +162,15 @@ def main() -> None:
     args.cache.mkdir(parents=True, exist_ok=True)
     clips = detect_clips(args.wheels, args.detector, args.cache)
     total: dict[str, dict[str, int]] = {"plain": {}, "merged": {}}
+    lost = 0
     for (name, framing), clip in clips.items():
         row = clip_scores(clip)
         print(json.dumps({"clip": name, "framing": framing, **row}))
-        for key, values in row.items():
-            for k, v in values.items():
+        for key in ("plain", "merged"):
+            for k, v in row[key].items():
                 total[key][k] = total[key].get(k, 0) + v
-    print(json.dumps({"clip": "all", **total, **pair_distances(clips)}))
+        lost += row["people_lost"]
+    print(json.dumps({"clip": "all", **total, "people_lost": lost, **pair_distances(clips)}))
     if args.fixture:
         write_fixture(clips, args.fixture)
 

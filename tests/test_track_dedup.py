@@ -152,3 +152,23 @@ def test_landmarks_are_compared_where_both_have_them() -> None:
     assert pose_distance(a, b) == pytest.approx(0.0)
     b.landmarks = None
     assert pose_distance(a, b) > 0.2
+
+
+def _weak_box(frame: int, box: np.ndarray) -> Detection:
+    """A MoveNet-like reading: no landmarks, three sure keypoints scattered in ``box``, the rest unsure."""
+    kp = np.zeros((17, 3))
+    kp[:, :2] = box[:2] + (box[2:] - box[:2]) * np.linspace(0.1, 0.9, 17)[:, None] * [1.0, 0.3]
+    kp[[0, 9, 16], 2] = 0.5
+    kp[:, 0] += 4 * frame
+    return Detection(bbox=box + [4 * frame, 0, 4 * frame, 0], keypoints=kp, score=0.25)
+
+
+@pytest.mark.parametrize(("height", "merged"), [(0.85, True), (0.3, False)])
+def test_weak_reading_on_a_person_is_merged_only_when_the_boxes_coincide(height: float, merged: bool) -> None:
+    """A weak box inside the walker's (its keypoints unlike the walker's): one tracklet when it covers most of
+    the walker's box (IoU 0.79), two when it is a small box inside it (IoU 0.28: maybe someone in front)."""
+    box = np.array([90.0, 20.0, 230.0, 20.0 + height * 280])
+    dets = {f: [_walker(f, 100), _weak_box(f, box)] for f in range(0, 10, 2)}
+    first = dets[0]
+    assert pose_distance(first[0], first[1], 3, "smaller") > 0.2
+    assert len(track_shots(dets, SHOT)) == (1 if merged else 2)
