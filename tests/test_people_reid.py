@@ -103,3 +103,28 @@ def test_identify_links_face_close_ups_by_the_head_region() -> None:
     assert len(found.tracklets) == 4
     assert sorted(sorted(set(p.shot.tolist())) for p in found.tracks.people) == [[0, 2], [1, 3]]
     assert len(identify(detections, shots, video, cues="colour").tracks.people) == 4
+
+
+def test_single_frame_tracklet_links_after_the_long_ones() -> None:
+    """A person in shot 0 (frames 0–8) and shot 1 (frames 10–18), and in shot 1 a one-frame second reading
+    whose colours happen to match shot 0 exactly: linked in one pass, the one-frame tracklet joins shot 0's
+    first and then blocks the person's shot-1 tracklet (they overlap in time); in two passes the person is one."""
+    from msmesh.people.reid import link_tracklets
+    from msmesh.people.track import Tracklet
+
+    rng = np.random.default_rng(0)
+    colour = rng.uniform(0, 1, DESCRIPTOR_SIZE).astype(np.float32)
+    other = np.clip(colour + rng.normal(0, 0.15, DESCRIPTOR_SIZE), 0, None).astype(np.float32)
+
+    def tracklet(tid: int, shot: int, frames: list[int]) -> Tracklet:
+        d = Detection(np.zeros(4), np.zeros((17, 3)), 0.9)
+        return Tracklet(tid, shot, frames, [d] * len(frames))
+
+    tracklets = [tracklet(0, 0, [0, 2, 4, 6, 8]), tracklet(1, 1, [10, 12, 14, 16, 18]), tracklet(2, 1, [12])]
+    descriptors = {0: tracklet_descriptor([colour]), 1: tracklet_descriptor([other]), 2: tracklet_descriptor([colour])}
+    assert similarity(descriptors[0], descriptors[2]) > similarity(descriptors[0], descriptors[1]) > 0.8
+    one_pass, _ = link_tracklets(tracklets, descriptors, first_min_frames=1)
+    assert not any({0, 1} <= {t.id for t in c} for c in one_pass)
+    clusters, links = link_tracklets(tracklets, descriptors)
+    assert [sorted(t.id for t in c) for c in clusters] == [[0, 1], [2]]
+    assert len(links) == 1
