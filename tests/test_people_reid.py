@@ -108,7 +108,7 @@ def test_identify_links_face_close_ups_by_the_head_region() -> None:
 def test_single_frame_tracklet_links_after_the_long_ones() -> None:
     """A person in shot 0 (frames 0–8) and shot 1 (frames 10–18), and in shot 1 a one-frame second reading
     whose colours happen to match shot 0 exactly: linked in one pass, the one-frame tracklet joins shot 0's
-    first and then blocks the person's shot-1 tracklet (they overlap in time); in two passes the person is one."""
+    first and then blocks the person's shot-1 tracklet (they overlap in time); in passes the person is one."""
     from msmesh.people.reid import link_tracklets
     from msmesh.people.track import Tracklet
 
