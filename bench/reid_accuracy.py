@@ -17,6 +17,8 @@ a bystander or an ambiguous box are left out. Scores:
   assignment (Hungarian) of predicted ids to true ids — a person split in two counts its smaller part wrong;
 - ``coverage``: matched / labelled visible person-frames; ``identities``: predicted people that cover a
   labelled person vs the true number (fragmentation when larger), ``people``: all predicted people.
+- ``errors`` (``error_types``): where the wrong person-frames come from — tracker switches, wrong links, missed
+  links (and how many a within-shot duplicate blocked) — and how many duplicate tracklets are left.
 ``--variants`` compares re-ID cue sets (``people.reid.CUES``) on the same detections. Prints one JSON line per
 case and variant, then the totals over the edits.
 
