@@ -17,6 +17,8 @@ a bystander or an ambiguous box are left out. Scores:
   assignment (Hungarian) of predicted ids to true ids — a person split in two counts its smaller part wrong;
 - ``coverage``: matched / labelled visible person-frames; ``identities``: predicted people that cover a
   labelled person vs the true number (fragmentation when larger), ``people``: all predicted people.
+- ``errors`` (``error_types``): where the wrong person-frames come from — tracker switches, wrong links, missed
+  links (and how many a within-shot duplicate blocked) — and how many duplicate tracklets are left.
 ``--variants`` compares re-ID cue sets (``people.reid.CUES``) on the same detections. Prints one JSON line per
 case and variant, then the totals over the edits.
 
@@ -141,6 +143,76 @@ def score(people: list, truth: dict[int, list[tuple]]) -> dict:
             "true_identities": len(ids), "people": len(people)}
 
 
+def error_types(found, truth: dict[int, list[tuple]]) -> dict:
+    """Where the wrong person-frames come from, with the truth matched to every tracklet's detections (one-to-one
+    per frame, as ``score``) and the best assignment of output people to true identities:
+    - ``switch``: the frame is in a tracklet whose majority is another person (the tracker swapped people);
+    - ``wrong_merge``: the tracklet is right but was linked into another person's cluster;
+    - ``split``: the tracklet's cluster is that person's, but another cluster holds the person's identity
+      (a missed merge); ``split_blocked_dup`` of them could not join because the right cluster has a tracklet of
+      the same person overlapping in time (a within-shot duplicate blocks the merge);
+    and ``duplicate_frames``: detections of a tracklet sitting on a true person another tracklet already covers in
+    that frame, ``duplicate_tracklets``: tracklets with such a frame, ``impure_tracklets``: tracklets of ≥ 2 people."""
+    clusters = [found.clusters[p.id] for p in found.tracks.people]
+    per_frame: dict[int, list[tuple[int, int, np.ndarray]]] = {}
+    for ci, cluster in enumerate(clusters):
+        for t in cluster:
+            for f, d in zip(t.frames, t.detections, strict=True):
+                per_frame.setdefault(int(f), []).append((ci, t.id, d.bbox))
+    frame_truth: dict[tuple[int, int], str] = {}  # (tracklet id, frame) -> true identity
+    duplicate: set[tuple[int, int]] = set()
+    for f, boxes in truth.items():
+        mine = per_frame.get(f, [])
+        pairs = match_pairs([b for _, b in boxes], [b for _, _, b in mine])
+        matched_boxes = {j for _, j in pairs}
+        for i, j in pairs:
+            if boxes[i][0] is not None:
+                frame_truth[(mine[j][1], f)] = boxes[i][0]
+        for j, (_, tid, b) in enumerate(mine):
+            if j not in matched_boxes and any(ident is not None and match_pairs([tb], [b])
+                                              for ident, tb in boxes):
+                duplicate.add((tid, f))
+    ids = sorted({ident for boxes in truth.values() for ident, _ in boxes if ident is not None})
+    counts = np.zeros((len(clusters), len(ids)), int)
+    tracklet_major: dict[int, str] = {}
+    impure = 0
+    for ci, cluster in enumerate(clusters):
+        for t in cluster:
+            names = [frame_truth[(t.id, int(f))] for f in t.frames if (t.id, int(f)) in frame_truth]
+            for n in names:
+                counts[ci, ids.index(n)] += 1
+            if names:
+                tracklet_major[t.id] = max(sorted(set(names)), key=names.count)
+                impure += len(set(names)) > 1
+    rows, cols = linear_sum_assignment(-counts)
+    assigned = {int(r): ids[c] for r, c in zip(rows, cols, strict=True)}
+    owner = {ids[c]: int(r) for r, c in zip(rows, cols, strict=True)}
+    major = [ids[int(np.argmax(row))] if row.sum() else None for row in counts]
+    out = {"correct": 0, "switch": 0, "wrong_merge": 0, "split": 0, "split_blocked_dup": 0}
+    for ci, cluster in enumerate(clusters):
+        for t in cluster:
+            for f in t.frames:
+                name = frame_truth.get((t.id, int(f)))
+                if name is None:
+                    continue
+                if assigned.get(ci) == name:
+                    out["correct"] += 1
+                elif tracklet_major[t.id] != name:
+                    out["switch"] += 1
+                elif major[ci] != name:
+                    out["wrong_merge"] += 1
+                else:
+                    out["split"] += 1
+                    right = clusters[owner[name]] if name in owner else []
+                    if any(u.start <= t.end and t.start <= u.end and tracklet_major.get(u.id) == name
+                           for u in right for t in cluster):
+                        out["split_blocked_dup"] += 1
+    out["duplicate_frames"] = len(duplicate)
+    out["duplicate_tracklets"] = len({tid for tid, _ in duplicate})
+    out["impure_tracklets"] = impure
+    return out
+
+
 def run_case(name: str, frames: list[tuple[int, np.ndarray]], cuts: list[int], total: int,
              truth: dict[int, list[tuple]], detector_name: str, cache: Path, variants: list[str],
              threshold: float) -> list[dict]:
@@ -170,7 +242,8 @@ def run_case(name: str, frames: list[tuple[int, np.ndarray]], cuts: list[int], t
         found = identify(detections, shots, info, min_frames=min(2, len(frames)), cues=variant,
                          threshold=threshold)
         out.append({"case": name, "variant": variant, "sampled_frames": len(frames), "shots": len(shots),
-                    "tracklets": len(found.tracklets), **score(found.tracks.people, truth)})
+                    "tracklets": len(found.tracklets), **score(found.tracks.people, truth),
+                    "errors": error_types(found, truth)})
     return out
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from msmesh.data import Shot, VideoInfo
 from msmesh.people.detection import Detection
@@ -103,3 +104,56 @@ def test_identify_links_face_close_ups_by_the_head_region() -> None:
     assert len(found.tracklets) == 4
     assert sorted(sorted(set(p.shot.tolist())) for p in found.tracks.people) == [[0, 2], [1, 3]]
     assert len(identify(detections, shots, video, cues="colour").tracks.people) == 4
+
+
+def test_single_frame_tracklet_links_after_the_long_ones() -> None:
+    """A person in shot 0 (frames 0–8) and shot 1 (frames 10–18), and in shot 1 a one-frame second reading
+    whose colours happen to match shot 0 exactly: linked in one pass, the one-frame tracklet joins shot 0's
+    first and then blocks the person's shot-1 tracklet (they overlap in time); in passes the person is one."""
+    from msmesh.people.reid import link_tracklets
+    from msmesh.people.track import Tracklet
+
+    rng = np.random.default_rng(0)
+    colour = rng.uniform(0, 1, DESCRIPTOR_SIZE).astype(np.float32)
+    other = np.clip(colour + rng.normal(0, 0.15, DESCRIPTOR_SIZE), 0, None).astype(np.float32)
+
+    def tracklet(tid: int, shot: int, frames: list[int]) -> Tracklet:
+        d = Detection(np.zeros(4), np.zeros((17, 3)), 0.9)
+        return Tracklet(tid, shot, frames, [d] * len(frames))
+
+    tracklets = [tracklet(0, 0, [0, 2, 4, 6, 8]), tracklet(1, 1, [10, 12, 14, 16, 18]), tracklet(2, 1, [12])]
+    descriptors = {0: tracklet_descriptor([colour]), 1: tracklet_descriptor([other]), 2: tracklet_descriptor([colour])}
+    assert similarity(descriptors[0], descriptors[2]) > similarity(descriptors[0], descriptors[1]) > 0.8
+    one_pass, _ = link_tracklets(tracklets, descriptors, first_min_frames=1)
+    assert not any({0, 1} <= {t.id for t in c} for c in one_pass)
+    clusters, links = link_tracklets(tracklets, descriptors)
+    assert [sorted(t.id for t in c) for c in clusters] == [[0, 1], [2]]
+    assert len(links) == 1
+
+
+def test_one_frame_tracklets_join_people_before_each_other() -> None:
+    """The example's case: the man's long tracklets form him; a one-frame tracklet of him (x) is only fairly like
+    him (0.57) but just like a one-frame second reading (y) seen while his long tracklet runs. Linking one-frame
+    tracklets to each other first would pair x with y, and then neither could join him; x must join him."""
+    from msmesh.people.reid import link_tracklets
+    from msmesh.people.track import Tracklet
+
+    def hist(*bins: tuple[int, float]) -> np.ndarray:
+        h = np.zeros(BLOCK, np.float32)
+        for b, v in bins:
+            h[b] = v
+        return h
+
+    man = np.concatenate([hist((0, 1.0)), hist((1, 1.0)), hist((2, 1.0))])
+    reading = np.concatenate([hist((0, 1.0)), hist((5, 1.0)), hist((2, 0.5), (3, 0.5))])
+
+    def tracklet(tid: int, shot: int, frames: list[int]) -> Tracklet:
+        return Tracklet(tid, shot, frames, [Detection(np.zeros(4), np.zeros((17, 3)), 0.9)] * len(frames))
+
+    tracklets = [tracklet(0, 0, [0, 2, 4, 6, 8]), tracklet(1, 1, [12, 14, 16, 18, 20]), tracklet(2, 1, [10]),
+                 tracklet(3, 1, [16])]
+    descriptors = {0: tracklet_descriptor([man]), 1: tracklet_descriptor([man]), 2: tracklet_descriptor([reading]),
+                   3: tracklet_descriptor([reading])}
+    assert similarity(descriptors[2], descriptors[0]) == pytest.approx((1 + 0 + np.sqrt(0.5)) / 3, abs=1e-6)
+    clusters, _ = link_tracklets(tracklets, descriptors)
+    assert [sorted(t.id for t in c) for c in clusters] == [[0, 1, 2], [3]]
