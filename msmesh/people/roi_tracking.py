@@ -2,16 +2,28 @@
 the previous sampled frame instead of running the detectors on every frame.
 
 The full pass (``HybridDetector.find``: BlazePose's detector, MoveNet, a landmark pass per person) runs on a
-shot's first sampled frame (``start_shot``), every ``every`` sampled frames after it, and on any frame where
-following fails. Otherwise each person found by the last pass gets one landmark pass on the ROI its previous
+shot's first sampled frame (``start_shot``; the detect stage calls it at every cut and after a gap of more than
+``MAX_GAP_S`` between sampled frames, see ``restart_frames``), every ``every`` sampled frames after it, and on
+any frame where following fails. Otherwise each person of the last frame gets one landmark pass on the ROI its
 landmarks place (MediaPipe's: from the two auxiliary landmarks, hip centre and body-scale point), and the frame
 is accepted only when every person is found again: presence ≥ ``min_presence``, a plausible skeleton
-(``blazepose.plausible``) and no two followed people on one body (``hybrid.keypoints_agree``). A person the
-last pass found without landmarks (MoveNet alone) cannot be followed, so such frames get the full pass too.
-People who enter mid-shot are found by the next scheduled full pass, at most ``every`` − 1 sampled frames late.
+(``blazepose.plausible``), a next ROI of about the same size and place (``steady``: a crop that slid onto the
+background can still report presence), left/right labels as in the last frame (``swapped``) and no two followed
+people on one body (``hybrid.keypoints_agree``). A person the last pass found without landmarks (MoveNet alone)
+cannot be followed, so such frames get the full pass too. On a full-pass frame the people followed from the last
+frame whom the full pass missed this time are kept (the full pass flickers on small people in wide shots), and
+nobody whose labels the full pass swapped is followed next (``flipped_from``). People who enter mid-shot are
+found by the next scheduled full pass, at most ``every`` − 1 sampled frames late.
 
 A followed person keeps the score the full pass gave it, times the new presence; its box is the visible
 landmarks' box (the full pass also joins MoveNet's box), its keypoints BlazePose's alone.
+
+Chosen by measurement (bench/frontend_speed.py, and against the per-frame pass on the example and the Sports2D
+demo at 30, 15, 10, 5 and 3 sampled frames/s, before the left/right checks were added): ``every`` 5 (3 finds a
+few more of the per-frame pass's people for ~15 ms more a frame, 8 fewer); running BlazePose's detector on
+followed frames to catch people entering found 1–3 more person-frames for 11–16 ms a frame and was dropped; at
+5 frames/s (0.2 s apart) following kept only 87–90 % of the per-frame pass's person-frames (30 frames/s: 97 %),
+hence ``MAX_GAP_S``.
 """
 
 from __future__ import annotations
@@ -28,6 +40,7 @@ from msmesh.people.blazepose_ops import roi_from_points
 from msmesh.people.detection import Detection
 from msmesh.people.hybrid import Found, HybridDetector, duplicate, keypoints_agree
 
+_L_SHO, _R_SHO = 5, 6  # COCO-17
 MAX_GAP_S = 0.05
 """Longest time between two sampled frames over which a person is followed."""
 
@@ -99,16 +112,24 @@ def steady(now: PoseLandmarks, max_change: float) -> bool:
     return bool(1 / max_change <= ratio <= max_change and moved <= 0.5 * now.roi.size)
 
 
-def swapped(before: Detection, now: Detection, min_conf: float = 0.3) -> bool:
-    """True when ``now``'s COCO-17 keypoints lie closer to ``before``'s with every left/right label exchanged
-    than as labelled: the landmark model's front/back confusion, which followed crops of a front-facing person
-    in a close-up show more often than the full pass (the example's man: 5 of his first 16 followed frames)."""
+def swapped(before: Detection, now: Detection, ratio: float = 0.5, min_conf: float = 0.3) -> bool:
+    """True when ``now``'s COCO-17 keypoints, with every left/right label exchanged, lie closer to ``before``'s
+    than ``ratio`` × as labelled (a side view, where the two sides nearly coincide, is not a swap), or its
+    shoulders, both well apart, crossed over (a half-swapped skeleton): the landmark
+    model's front/back confusion, which followed crops of a front-facing person in a close-up show more often
+    than the full pass (the example's man: 5 of his first 16 followed frames)."""
+    a, b = before.keypoints, now.keypoints
+    sho_a, sho_b = a[_R_SHO, :2] - a[_L_SHO, :2], b[_R_SHO, :2] - b[_L_SHO, :2]
+    big = 0.05 * float(np.hypot(*(before.bbox[2:] - before.bbox[:2])))
+    if (a[[_L_SHO, _R_SHO], 2].min() >= min_conf and b[[_L_SHO, _R_SHO], 2].min() >= min_conf
+            and float(sho_a @ sho_b) < 0 and min(np.linalg.norm(sho_a), np.linalg.norm(sho_b)) >= big):
+        return True  # the shoulders alone crossed over
     costs = []
     for mine in (now.keypoints, now.keypoints[COCO17_FLIP]):
         both = (mine[:, 2] >= min_conf) & (before.keypoints[:, 2] >= min_conf)
         costs.append(float(np.linalg.norm(mine[both, :2] - before.keypoints[both, :2], axis=1).mean())
                      if both.sum() >= 4 else np.inf)
-    return costs[1] < costs[0]
+    return costs[1] < ratio * costs[0]
 
 
 def flipped_from(det: Detection, before: list[Detection]) -> bool:
