@@ -4,6 +4,8 @@ and a cut (or a long gap between sampled frames) starts afresh."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from videos import EXAMPLE, EXAMPLE_CUTS
@@ -81,3 +83,23 @@ def test_a_cut_starts_with_the_full_pass(hybrid: HybridDetector) -> None:
         found[frame] = detect(frame, image)
     assert full_before[61] - full_before[60] == 1  # the cut's frame: the full pass
     assert len(found[60]) == 1 and len(found[61]) == 1
+
+
+@pytest.mark.parametrize("fps", [30.0, 5.0])
+def test_detect_stage_follows_people_only_when_frames_are_close(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                fps: float) -> None:
+    """The detect stage runs ``auto`` in tracking mode: at 30 sampled frames/s the man's close-up (12 frames)
+    needs at most half as many full passes; at 5 frames/s (0.2 s apart) every sampled frame gets the full pass."""
+    from msmesh import stages
+    from msmesh.data import save_shots_json, save_video_json
+    from msmesh.options import PipelineOptions
+
+    frames = list(range(60, 72)) if fps == 30.0 else [60, 66, 72]
+    save_video_json(tmp_path / "video.json", _info(frames))
+    save_shots_json(tmp_path / "shots.json", SHOTS)
+    calls: list[int] = []
+    find = HybridDetector.find
+    monkeypatch.setattr(HybridDetector, "find", lambda self, image: calls.append(1) or find(self, image))
+    counts = stages._detect(EXAMPLE, tmp_path, PipelineOptions(), lambda name, total: lambda n: None)
+    assert counts["detections"] == len(frames)  # the man, once per frame
+    assert len(calls) <= len(frames) // 2 if fps == 30.0 else len(calls) == len(frames)
