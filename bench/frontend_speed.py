@@ -117,6 +117,18 @@ def matched(reference: list, found: list, min_iou: float = 0.3, min_inside: floa
     return len(used_a)
 
 
+def landmark_seconds(detector: HybridDetector, frames: list) -> float:
+    """Seconds of one landmark pass (the median over ``frames``, on each frame's first person's ROI)."""
+    times = []
+    for _, img in frames:
+        people = [lm for _, lm in detector.find(img) if lm is not None]
+        if people:
+            t0 = time.perf_counter()
+            detector.blazepose.landmarks(img, people[0].roi)
+            times.append(time.perf_counter() - t0)
+    return float(sorted(times)[len(times) // 2]) if times else 0.0
+
+
 def tracking_comparison(video: Path, fps: float, repeat: int, detector: HybridDetector,
                         frames: list | None = None) -> dict:
     """ms per sampled frame of ``auto`` per frame (tracking off) and in tracking mode (people.roi_tracking, as the
@@ -138,8 +150,12 @@ def tracking_comparison(video: Path, fps: float, repeat: int, detector: HybridDe
     on_s, on = best_of(repeat, tracked)
     n = len(frames)
     stats = trackers[-1].stats
+    # load-robust cross-check: tracking on priced from this run's per-frame time and landmark-pass time
+    pass_s = landmark_seconds(detector, frames[: min(n, 20)])
+    parts = (stats["full"] * off_s / max(n, 1) + stats["follow_passes"] * pass_s) / max(n, 1)
     return {"video": video.name, "fps": fps, "frames_sampled": n, "shots": len(shots),
-            "ms_per_frame": {"tracking_off": ms(off_s, n), "tracking_on": ms(on_s, n)},
+            "ms_per_frame": {"tracking_off": ms(off_s, n), "tracking_on": ms(on_s, n),
+                             "tracking_on_from_parts": ms(parts, 1), "landmark_pass": ms(pass_s, 1)},
             "tracking": {**stats, "restarts": len(restart_frames(info, shots)), "every": trackers[-1].every},
             "person_frames": {"tracking_off": sum(len(d) for d in off.values()),
                               "tracking_on": sum(len(d) for d in on.values()),

@@ -47,7 +47,8 @@ MAX_GAP_S = 0.05
 
 class RoiTracker:
     """Callable shot-aware ``auto`` backend: ``start_shot()`` at each cut, then ``tracker(rgb) -> list[Detection]``
-    per sampled frame in order. ``stats`` counts full passes and followed frames."""
+    per sampled frame in order. ``stats`` counts full passes, followed frames, frames where someone was lost and
+the landmark passes spent following."""
 
     def __init__(self, hybrid: HybridDetector | None = None, threads: int | None = None, every: int = 5,
                  min_presence: float = 0.8, max_change: float = 1.5) -> None:
@@ -57,7 +58,7 @@ class RoiTracker:
         self.max_change = max_change
         self._people: list[tuple[Found, float]] = []  # each person as last seen, and its full-pass score
         self._since_full: int | None = None  # sampled frames since the last full pass; None: none this shot
-        self.stats = {"full": 0, "followed": 0, "lost": 0}
+        self.stats = {"full": 0, "followed": 0, "lost": 0, "follow_passes": 0}
 
     def start_shot(self) -> None:
         """Forget everyone: the next frame is a new shot's first and gets the full pass."""
@@ -89,8 +90,11 @@ class RoiTracker:
         h, w = image.shape[:2]
         out: list[tuple[Found, float] | None] = []
         for (before, last), score in self._people:
-            result = None if last is None else self.hybrid.blazepose.landmarks(
-                image, roi_from_points(last.aux[0], last.aux[1]))
+            if last is None:
+                out.append(None)
+                continue
+            result = self.hybrid.blazepose.landmarks(image, roi_from_points(last.aux[0], last.aux[1]))
+            self.stats["follow_passes"] += 1
             if (result is None or result.presence < self.min_presence or not plausible(result, h, w)
                     or not steady(result, self.max_change)):
                 out.append(None)
