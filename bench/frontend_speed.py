@@ -5,11 +5,14 @@ and at 1 fps: decode (PyAV, only the sampled frames converted to RGB), shots (ea
 always read every frame, so "ms per video frame"), people detection (``--detector``, default the pipeline's
 ``auto``, on 1 thread), appearance descriptors, tracking, re-ID linking. For ``auto`` the detection's parts are
 counted and timed too (MoveNet at 448 and at its close-shot size, BlazePose's detector, landmark passes), so
-the per-frame total can be checked against its components on a loaded machine. Shot-detector timings include
+the per-frame total can be checked against its components on a loaded machine, and ``auto`` is run again in
+its tracking mode (people.roi_tracking, what the detect stage runs) against the per-frame pass: ms per frame
+and person-frames found, also on the ``--also`` videos. Shot-detector timings include
 loading (TransNetV2 builds its network each call, as the pipeline does). Each timing is the best of
 ``--repeat`` runs. Prints one JSON object.
 
     .venv/bin/python bench/frontend_speed.py [--repeat 3] [--fps 30 1] [--detector auto|movenet|blazepose]
+        [--also Sports2D/Demo/demo.mp4]
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ from pathlib import Path
 
 import torch
 
-from msmesh.people.blazepose import BlazePose
+from msmesh.people.blazepose import BlazePose, overlap_of_smaller
 from msmesh.people.detection import PersonDetector
 from msmesh.people.hybrid import HybridDetector
 from msmesh.people.movenet import MoveNet
 from msmesh.people.reid import appearance, identify
+from msmesh.people.roi_tracking import RoiTracker, in_order, restart_frames
+from msmesh.people.track import box_iou
 from msmesh.video.reader import iter_frames, probe, sample_frames
 from msmesh.video.shots import DETECTORS, detect_shots
 
@@ -98,6 +103,65 @@ def components(detector: HybridDetector, frames: list) -> dict:
             for k, (c, t) in totals.items()}
 
 
+def matched(reference: list, found: list, min_iou: float = 0.3, min_inside: float = 0.6) -> int:
+    """People of ``reference`` matched one-to-one by ``found`` (box IoU ≥ ``min_iou`` or the smaller box ≥
+    ``min_inside`` inside the other, best first), as bench/detect_recall.py matches labels."""
+    pairs = sorted(((max(box_iou(a.bbox, b.bbox), overlap_of_smaller(a.bbox, b.bbox)), i, j)
+                    for i, a in enumerate(reference) for j, b in enumerate(found)), reverse=True)
+    used_a, used_b = set(), set()
+    for value, i, j in pairs:
+        if (box_iou(reference[i].bbox, found[j].bbox) >= min_iou or value >= min_inside) and \
+                i not in used_a and j not in used_b:
+            used_a.add(i)
+            used_b.add(j)
+    return len(used_a)
+
+
+def landmark_seconds(detector: HybridDetector, frames: list) -> float:
+    """Seconds of one landmark pass (the median over ``frames``, on each frame's first person's ROI)."""
+    times = []
+    for _, img in frames:
+        people = [lm for _, lm in detector.find(img) if lm is not None]
+        if people:
+            t0 = time.perf_counter()
+            detector.blazepose.landmarks(img, people[0].roi)
+            times.append(time.perf_counter() - t0)
+    return float(sorted(times)[len(times) // 2]) if times else 0.0
+
+
+def tracking_comparison(video: Path, fps: float, repeat: int, detector: HybridDetector,
+                        frames: list | None = None) -> dict:
+    """ms per sampled frame of ``auto`` per frame (tracking off) and in tracking mode (people.roi_tracking, as the
+    detect stage runs it: content shots, restarts at cuts and gaps > MAX_GAP_S), and the person-frames each finds:
+    ``matched`` counts the tracking mode's people that match one the per-frame pass found in the same frame."""
+    info = probe(video)
+    info.sampled_frames = sample_frames(info, fps)
+    if frames is None:
+        frames = list(iter_frames(video, info.sampled_frames))
+    shots = detect_shots(video, info, "content")
+    off_s, off = best_of(repeat, lambda: {f: detector(img) for f, img in frames})
+    trackers: list[RoiTracker] = []
+
+    def tracked() -> dict:
+        trackers.append(RoiTracker(detector))
+        detect = in_order(trackers[-1], info, shots)
+        return {f: detect(f, img) for f, img in frames}
+
+    on_s, on = best_of(repeat, tracked)
+    n = len(frames)
+    stats = trackers[-1].stats
+    # load-robust cross-check: tracking on priced from this run's per-frame time and landmark-pass time
+    pass_s = landmark_seconds(detector, frames[: min(n, 20)])
+    parts = (stats["full"] * off_s / max(n, 1) + stats["follow_passes"] * pass_s) / max(n, 1)
+    return {"video": video.name, "fps": fps, "frames_sampled": n, "shots": len(shots),
+            "ms_per_frame": {"tracking_off": ms(off_s, n), "tracking_on": ms(on_s, n),
+                             "tracking_on_from_parts": ms(parts, 1), "landmark_pass": ms(pass_s, 1)},
+            "tracking": {**stats, "restarts": len(restart_frames(info, shots)), "every": trackers[-1].every},
+            "person_frames": {"tracking_off": sum(len(d) for d in off.values()),
+                              "tracking_on": sum(len(d) for d in on.values()),
+                              "tracking_on_matching_off": sum(matched(off[f], on[f]) for f in off)}}
+
+
 def frontend_timings(video: Path, fps: float, repeat: int, detector: PersonDetector) -> dict:
     info = probe(video)
     info.sampled_frames = sample_frames(info, fps)  # fps ≥ the video's rate keeps every frame
@@ -122,6 +186,7 @@ def frontend_timings(video: Path, fps: float, repeat: int, detector: PersonDetec
                        "appearance": round(appearance_s, 4), "track_reid": round(track_s, 5)}}
     if isinstance(detector, HybridDetector):
         out["detect_components"] = components(detector, frames)
+        out["tracking_mode"] = tracking_comparison(video, fps, repeat, detector, frames)
     return out
 
 
@@ -131,14 +196,19 @@ def main() -> None:
     parser.add_argument("--fps", type=float, nargs="+", default=[30.0, 1.0], help="sampling rates (30 = full)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--detector", choices=("auto", "movenet", "blazepose"), default="auto")
+    parser.add_argument("--also", type=Path, nargs="*", default=[],
+                        help="more videos (e.g. Sports2D/Demo/demo.mp4) for the auto tracking on/off comparison")
     args = parser.parse_args()
     torch.set_num_threads(1)
     info = probe(args.video)
     detector = {"auto": HybridDetector, "movenet": MoveNet, "blazepose": BlazePose}[args.detector](threads=1)
     runs = [frontend_timings(args.video, fps, args.repeat, detector) for fps in args.fps]
+    others = [tracking_comparison(v, fps, args.repeat, detector) for v in args.also for fps in args.fps
+              if isinstance(detector, HybridDetector)]
     print(json.dumps({"benchmark": "frontend_speed", "video": str(args.video), "frames": info.frame_count,
                       "size": [info.width, info.height], "video_fps": info.fps,
                       "shots": shots_timings(args.video, args.repeat), "runs": runs,
+                      "tracking_mode_other_videos": others,
                       "detector": args.detector, "detector_threads": 1, "torch_threads": torch.get_num_threads(),
                       "load_average": list(os.getloadavg()), "platform": platform.platform()}, indent=1))
 

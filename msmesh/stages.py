@@ -93,11 +93,18 @@ def _detect(video: Path, run: Path, opts: PipelineOptions, progress: ProgressFac
         detections = {f: d for f, d in detections.items() if f in wanted}
     else:
         detector = make_detector(opts.detector)
+        if opts.detector == "auto":  # inside a shot, people are followed from frame to frame
+            from msmesh.people.roi_tracking import RoiTracker, in_order
+
+            tracker = RoiTracker(detector)  # type: ignore[arg-type]
+            detect_one = in_order(tracker, info, load_shots_json(run / "shots.json"))
+        else:
+            detect_one = lambda frame, image: detector(image)  # noqa: E731
         detections = {}
     advance = progress("detect", len(info.sampled_frames))
     for frame, image in iter_frames(video, info.sampled_frames):
         if not opts.keypoints:
-            detections[frame] = detector(image)
+            detections[frame] = detect_one(frame, image)
         for det in detections.get(frame, []):
             det.appearance = appearance(image, det)
         advance(1)
@@ -239,7 +246,7 @@ def plan(options: PipelineOptions) -> list[Stage]:
     stages = [
         Stage("decode", ("video.json",), ("fps", "start", "end"), (), _decode),
         Stage("shots", ("shots.json",), ("shots",), ("decode",), _shots),
-        Stage("detect", ("detections.json",), ("detector", "keypoints"), ("decode",), _detect),
+        Stage("detect", ("detections.json",), ("detector", "keypoints"), ("decode", "shots"), _detect),
         Stage("track", ("tracks.json", "reid.json"), ("max_people",), ("shots", "detect"), _track),
         Stage("fit" if options.method == "optimize" else "regress", (smpl_file(options),), fit_opts, ("track",),
               _fit),

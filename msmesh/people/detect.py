@@ -3,8 +3,10 @@
 A backend turns one RGB frame into a list of ``Detection`` (people.detection: box + COCO-17 keypoints with
 confidences, BlazePose landmarks where the backend has them); ``detections.json`` is read and written there.
 Backends: ``auto`` (default; people.hybrid: MoveNet's boxes in wide shots + BlazePose landmarks per person, and
-BlazePose's own detector where MoveNet finds nobody), ``movenet`` and ``blazepose`` alone (shipped in assets/,
-offline on CPU), and ``vitpose`` (RT-DETR + ViTPose from the Hugging Face Hub via ``transformers``, an extra).
+BlazePose's own detector where MoveNet finds nobody; the detect stage follows people from frame to frame inside a
+shot with people.roi_tracking when sampled frames are close in time), ``movenet`` and ``blazepose`` alone
+(shipped in assets/, offline on CPU), and ``vitpose`` (RT-DETR + ViTPose from the Hugging Face Hub via
+``transformers``, an extra).
 User-supplied keypoints (OpenPose / COCO JSON) bypass detection entirely (``people.keypoint_files``).
 """
 

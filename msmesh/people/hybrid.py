@@ -25,6 +25,8 @@ from msmesh.people.detection import Detection
 from msmesh.people.movenet import MoveNet
 
 _NOSE, _L_SHO, _R_SHO, _L_HIP, _R_HIP = 0, 5, 6, 11, 12
+Found = tuple[Detection, PoseLandmarks | None]
+"""One person of a full pass and the landmark pass behind its landmarks (None: MoveNet's keypoints only)."""
 
 
 def roi_from_coco(keypoints: np.ndarray, min_conf: float = 0.3) -> Roi | None:
@@ -123,29 +125,35 @@ class HybridDetector:
         self.same_roi = same_roi
 
     def __call__(self, image: np.ndarray) -> list[Detection]:
+        return [d for d, _ in self.find(image)]
+
+    def find(self, image: np.ndarray) -> list[Found]:
+        """Every person of the frame (the full pass), each with the landmark pass it got (None for a person
+        only MoveNet sees): ``people.roi_tracking`` places the next frame's ROI from it."""
         h, w = image.shape[:2]
         people = self.blazepose.people(image, self.same_roi)
         close = self.movenet_close is not None and any(p.roi.size >= self.close_size * h for p in people)
         found = (self.movenet_close if close and self.movenet_close is not None else self.movenet)(image)
         blaze = [p.to_detection(h, w) for p in people]
         paired: set[int] = set()
-        out: list[Detection] = []  # people MoveNet found, with BlazePose's landmarks where it has them
+        out: list[Found] = []  # people MoveNet found, with BlazePose's landmarks where it has them
         for m in sorted(found, key=lambda d: -d.score):
             j = next((j for j, b in enumerate(blaze) if j not in paired and keypoints_agree(m, b)), None)
             if j is not None:
                 paired.add(j)
-                out.append(merge(m, blaze[j]))
+                out.append((merge(m, blaze[j]), people[j]))
                 continue
             seeded = self._seeded(image, m)
-            out.append(merge(m, seeded) if seeded is not None else m)
-        candidates = [(d, True) for d in out] + [(b, False) for j, b in enumerate(blaze) if j not in paired]
-        kept: list[Detection] = []
-        for d, confirmed in sorted(candidates, key=lambda c: (not c[1], -c[0].score)):
-            if not any(duplicate(d, k, confirmed) for k in kept):
-                kept.append(d)
+            out.append((merge(m, seeded[0]), seeded[1]) if seeded is not None else (m, None))
+        candidates = [(f, True) for f in out] + [((b, people[j]), False) for j, b in enumerate(blaze)
+                                                  if j not in paired]
+        kept: list[Found] = []
+        for f, confirmed in sorted(candidates, key=lambda c: (not c[1], -c[0][0].score)):
+            if not any(duplicate(f[0], k, confirmed) for k, _ in kept):
+                kept.append(f)
         return kept
 
-    def _seeded(self, image: np.ndarray, person: Detection) -> Detection | None:
+    def _seeded(self, image: np.ndarray, person: Detection) -> tuple[Detection, PoseLandmarks] | None:
         """A landmark pass on an ROI placed from MoveNet's keypoints, kept only when it agrees with them."""
         h, w = image.shape[:2]
         roi = roi_from_coco(person.keypoints)
@@ -155,4 +163,4 @@ class HybridDetector:
         if result is None or not plausible(result, h, w):
             return None
         det = result.to_detection(h, w)
-        return det if keypoints_agree(person, det) else None
+        return (det, result) if keypoints_agree(person, det) else None
