@@ -517,16 +517,24 @@ class MultiShotFitter:
         }
 
     # ------------------------------------------------------------------ energy
+    def _body(self, b: _Batch, go: torch.Tensor, bp: torch.Tensor, betas: torch.Tensor, tr: torch.Tensor,
+              landmarks: bool = False) -> tuple[torch.Tensor, ...]:
+        """The body model's fast path on the batch's frames, the per-person betas contracted per person when
+        the batch's frames are its people's (not the multi-start's repeated batch)."""
+        counts = [e - s for s, e in b.slices]
+        if counts and sum(counts) == len(go):
+            return self.bm.joints_only(go, bp, betas, tr, landmarks=landmarks, person_frames=counts)
+        return self.bm.joints_only(go, bp, betas[b.person_index], tr, landmarks=landmarks)
+
     def _energy(self, x: _Params, sc: _Scene, kp_mask: torch.Tensor | None, stage: int) -> torch.Tensor:
         """The energy of ``x`` (module docstring); stage 1 without the priors, shape and canonical terms."""
         o = self.opt
         go, bp, tr, betas = x
         b, focal, center, scale, w_can, w_cam = sc.b, sc.focal, sc.center, sc.scale, sc.w_can, sc.w_cam
-        be = betas[b.person_index]
         if stage == 2 and (b.landmarks is not None or b.world_bones is not None):
-            joints, coco, lms = self.bm.joints_only(go, bp, be, tr, landmarks=True)
+            joints, coco, lms = self._body(b, go, bp, betas, tr, landmarks=True)
         else:
-            joints, coco = self.bm.joints_only(go, bp, be, tr)
+            joints, coco = self._body(b, go, bp, betas, tr)
         proj = project(coco, focal, center)
         conf = b.conf if kp_mask is None else b.conf * kp_mask
         e = o.w_rep * losses.reprojection(proj, b.keypoints, conf, o.sigma, scale).sum()
@@ -646,7 +654,7 @@ class MultiShotFitter:
         go, bp, tr, betas = x
         g_, p_, t_ = (v.detach().clone().requires_grad_(True) for v in (go, bp, tr))
         with torch.enable_grad():
-            joints, coco = self.bm.joints_only(g_, p_, betas.detach()[b.person_index], t_)
+            joints, coco = self._body(b, g_, p_, betas.detach(), t_)
             res = [(project(coco, sc.focal, sc.center) - b.keypoints) / sc.scale * b.conf.sqrt()[..., None]]
             if len(sc.w_can):
                 points = joints.permute(2, 1, 0)
@@ -776,7 +784,7 @@ class MultiShotFitter:
         if init is not None and o.init_solve_transl:
             with torch.no_grad():
                 zero = torch.zeros_like(tr)
-                j0, c0 = self.bm.joints_only(go, bp, betas[b.person_index], zero)
+                j0, c0 = self._body(b, go, bp, betas, zero)
                 new_t = solve_translations(
                     c0.cpu().numpy(), j0[:, 0].cpu().numpy(), b.keypoints.cpu().numpy(), b.conf.cpu().numpy(),
                     (_spread(w_cam, b) * o.w_sm_transl).cpu().numpy(), tr.detach().cpu().numpy(), focal, center,
@@ -819,7 +827,7 @@ class MultiShotFitter:
                     return
                 t0 = time.perf_counter()
                 with torch.no_grad():
-                    j, _ = self.bm.joints_only(u_go * s_go, u_bp * s_bp, betas[b.person_index], u_tr * s_tr)
+                    j, _ = self._body(b, u_go * s_go, u_bp * s_bp, betas, u_tr * s_tr)
                 at = t0 - clock["start"] - clock["paused"]
                 self.stats.trace.append((at, evals, energy, j.cpu().numpy()))
                 clock["paused"] += time.perf_counter() - t0
@@ -841,7 +849,7 @@ class MultiShotFitter:
             self.stats.final_energy = float(
                 self._energy(_Params(go, bp, tr, betas), scene, None, 2)
             )
-            joints, _ = self.bm.joints_only(go, bp, betas[b.person_index], tr)
+            joints, _ = self._body(b, go, bp, betas, tr)
         out = []
         arr = {
             k: v.detach().cpu().numpy()
