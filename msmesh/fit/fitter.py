@@ -560,12 +560,8 @@ class MultiShotFitter:
             rot = rodrigues_t(go.T)  # (3,3,N)
             points = joints.permute(2, 1, 0)  # (3,24,N): the fast path's own layout, so no copy
             if stage == 2 and sc.any_can:
-                can = losses.canonical_joints_t(points, rot)
-                smooth = o.w_sm_joint * losses.consecutive_sq_diff_t(can) + o.w_sm_pose * losses.consecutive_sq_diff(bp)
-                e = e + (w_can * smooth).sum()
-                if o.w_sm_accel > 0 and len(w_can) > 1:
-                    acc = can[..., 2:] - 2 * can[..., 1:-1] + can[..., :-2]
-                    e = e + o.w_sm_accel * (w_can[1:] * w_can[:-1] * (acc * acc).sum((0, 1))).sum()
+                e = e + losses.canonical_smoothness_t(points, rot, w_can, o.w_sm_joint, o.w_sm_accel)
+                e = e + o.w_sm_pose * (w_can * losses.consecutive_sq_diff(bp)).sum()
             if sc.any_cam:
                 smooth = o.w_sm_orient * losses.consecutive_sq_diff_t(rot)
                 e = e + (w_cam * (smooth + o.w_sm_transl * losses.consecutive_sq_diff_t(points[:, 0]))).sum()
