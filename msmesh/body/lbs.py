@@ -194,13 +194,17 @@ class _Skinning(torch.autograd.Function):
                 ) -> tuple[Tensor, Tensor, Tensor]:
         rel = torch.cat([joints[:, :1], joints[:, 1:] - joints.index_select(1, parents[1:])], 1)
         rot_l = list(torch.split(rot, tree.split_sizes, 2))
-        rel_l = list(torch.split(rel, tree.split_sizes, 1))
-        R_lvl, t_lvl = [rot_l[0]], [rel_l[0]]
+        R_lvl = [rot_l[0]]
         for k, psel in enumerate(tree.parent_sel, 1):
-            Rp = take(R_lvl[-1], psel, 2)
-            R_lvl.append(mm3_t(Rp, rot_l[k]))
-            t_lvl.append(mv3_t(Rp, rel_l[k]) + take(t_lvl[-1], psel, 1))
+            R_lvl.append(mm3_t(take(R_lvl[-1], psel, 2), rot_l[k]))
         Rw = torch.cat(R_lvl, 2)
+        # every joint's offset turned by its parent's world rotation at once; then summed down the tree
+        u = mv3_t(Rw.index_select(2, parents), rel)
+        u[:, 0] = rel[:, 0]
+        u_l = list(torch.split(u, tree.split_sizes, 1))
+        t_lvl = [u_l[0]]
+        for k, psel in enumerate(tree.parent_sel, 1):
+            t_lvl.append(u_l[k] + take(t_lvl[-1], psel, 1))
         tw = torch.cat(t_lvl, 1)
         A_t = tw - mv3_t(Rw, joints)
         ctx.tree = tree
@@ -220,25 +224,23 @@ class _Skinning(torch.autograd.Function):
             g_R -= g_A[:, None] * joints[None]
             g_joints -= _mtm3_t(Rw, g_A)
         sizes = tree.split_sizes
-        R_l = list(torch.split(Rw, sizes, 2))
         gR_l = list(torch.split(g_R, sizes, 2))  # views: accumulating into a parent level writes into g_R
         gt_l = list(torch.split(g_t, sizes, 1))
         rot_l = list(torch.split(rot, sizes, 2))
         rel_l = list(torch.split(rel, sizes, 1))
-        g_rot_l: list[Tensor] = [gR_l[0]] + [gR_l[0]] * (len(sizes) - 1)
-        g_rel_l: list[Tensor] = [gt_l[0]] * len(sizes)
-        for k in range(len(sizes) - 1, 0, -1):
+        for k in range(len(sizes) - 1, 0, -1):  # children before parents: a level's gradient is then complete
             psel = tree.parent_sel[k - 1]
-            Rp = take(R_l[k - 1], psel, 2)
-            g_rot_l[k] = _mtm3_t(Rp, gR_l[k])
-            g_rel_l[k] = _mtm3_t(Rp, gt_l[k])
             _scatter_add(gR_l[k - 1], psel, _mmt3_t(gR_l[k], rot_l[k]) + gt_l[k][:, None] * rel_l[k][None], 2)
             _scatter_add(gt_l[k - 1], psel, gt_l[k], 1)
-        g_rot_l[0], g_rel_l[0] = gR_l[0], gt_l[0]
-        g_rel = torch.cat(g_rel_l, 1)
+        # R_j = R_parent · rot_j and t_j = R_parent · rel_j + t_parent: every joint at once, the root apart
+        Rp = Rw.index_select(2, parents)
+        g_rot = _mtm3_t(Rp, g_R)
+        g_rel = _mtm3_t(Rp, g_t)
+        g_rot[:, :, 0] = g_R[:, :, 0]
+        g_rel[:, 0] = g_t[:, 0]
         g_joints += g_rel
         g_joints.index_add_(1, parents[1:], -g_rel[:, 1:])
-        return torch.cat(g_rot_l, 2), g_joints, None, None
+        return g_rot, g_joints, None, None
 
 
 def skin_t(rot: Tensor, joints: Tensor, tree: TreeLevels, parents: Tensor) -> tuple[Tensor, Tensor, Tensor]:
