@@ -94,7 +94,8 @@ def test_canonical_smoothness_matches_its_terms_and_their_autograd_gradient() ->
     def reference(points: torch.Tensor, aa: torch.Tensor) -> torch.Tensor:
         can = losses.canonical_joints_t(points, axis_angle_to_rotmat(aa).permute(1, 2, 0))
         acc = can[..., 2:] - 2 * can[..., 1:-1] + can[..., :-2]
-        return 7.0 * (w * losses.consecutive_sq_diff_t(can)).sum() + 3.0 * (w[1:] * w[:-1] * (acc * acc).sum((0, 1))).sum()
+        accel = (w[1:] * w[:-1] * (acc * acc).sum((0, 1))).sum()
+        return 7.0 * (w * losses.consecutive_sq_diff_t(can)).sum() + 3.0 * accel
 
     def fast(points: torch.Tensor, aa: torch.Tensor) -> torch.Tensor:
         return losses.canonical_smoothness_t(points, axis_angle_to_rotmat(aa).permute(1, 2, 0), w, 7.0, 3.0)
