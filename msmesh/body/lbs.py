@@ -78,7 +78,7 @@ class _Rodrigues(torch.autograd.Function):
     """:func:`rodrigues_t` with a hand-written backward (the entries' derivatives in the angle and axis)."""
 
     @staticmethod
-    def forward(ctx, rot_vecs: Tensor) -> Tensor:  # type: ignore[override]
+    def forward(ctx, rot_vecs: Tensor) -> Tensor:
         angle, x, y, z, cos, sin = _rodrigues_parts(rot_vecs)
         ctx.save_for_backward(rot_vecs, angle, cos, sin)
         c1 = 1 - cos
@@ -92,7 +92,7 @@ class _Rodrigues(torch.autograd.Function):
         ], 0).view(3, 3, *angle.shape)
 
     @staticmethod
-    def backward(ctx, g: Tensor) -> Tensor:  # type: ignore[override]
+    def backward(ctx, g: Tensor) -> Tensor:
         rot_vecs, angle, cos, sin = ctx.saved_tensors
         x, y, z = (rot_vecs / angle).unbind(0)
         c1 = 1 - cos
@@ -190,7 +190,7 @@ class _Skinning(torch.autograd.Function):
     """Kinematic chain and skinning transforms with a hand-written backward (see :func:`skin_t`)."""
 
     @staticmethod
-    def forward(ctx, rot: Tensor, joints: Tensor, tree: TreeLevels, parents: Tensor  # type: ignore[override]
+    def forward(ctx, rot: Tensor, joints: Tensor, tree: TreeLevels, parents: Tensor
                 ) -> tuple[Tensor, Tensor, Tensor]:
         rel = torch.cat([joints[:, :1], joints[:, 1:] - joints.index_select(1, parents[1:])], 1)
         rot_l = list(torch.split(rot, tree.split_sizes, 2))
@@ -212,7 +212,7 @@ class _Skinning(torch.autograd.Function):
         return Rw, tw, A_t
 
     @staticmethod
-    def backward(ctx, g_Rw: Tensor | None, g_tw: Tensor | None, g_A: Tensor | None  # type: ignore[override]
+    def backward(ctx, g_Rw: Tensor | None, g_tw: Tensor | None, g_A: Tensor | None
                  ) -> tuple[Tensor, Tensor, None, None]:
         rot, joints, rel, Rw, parents = ctx.saved_tensors
         tree: TreeLevels = ctx.tree

@@ -374,13 +374,13 @@ class BodyModel(nn.Module):
         rotations (3,3,24,B), points (3,24,B) — so the 3×3 products of the kinematic chain unroll into a few
         elementwise ops on contiguous rows (torch's bmm on thousands of 3×3 matrices costs a copy and a tiny
         GEMM per matrix), tree levels are slices, and the COCO contraction is a handful of large GEMMs."""
-        person_betas = None
+        groups: tuple[Tensor, Sequence[int]] | None = None
         if person_frames is not None:
             if betas is None or betas.ndim != 2 or len(betas) != len(person_frames):
                 raise ValueError("person_frames needs betas with one row per person")
             if sum(person_frames) != global_orient.shape[0]:
                 raise ValueError("person_frames must add up to the number of frames")
-            person_betas = betas
+            groups = (betas, person_frames)
             betas = betas.repeat_interleave(torch.as_tensor(person_frames, device=betas.device), 0)
         go, bp, be, tr = self._inputs(global_orient, body_pose, betas, transl)
         B = go.shape[0]
@@ -390,7 +390,6 @@ class BodyModel(nn.Module):
         Rw, tw, A_t = skin_t(rot, J, self._tree, self.fast_parents)
         # COCO-17 = regressor over LBS-posed vertices; only the vertices it touches matter
         joints = tw.permute(2, 1, 0)
-        groups = None if person_betas is None else (person_betas, person_frames)
         coco = self._posed_points("coco", rot, Rw, A_t, be, joints, groups)
         if landmarks:
             lms = self._posed_points("lm", rot, Rw, A_t, be, joints, groups)

@@ -115,7 +115,7 @@ class _CanonicalSmoothness(torch.autograd.Function):
     backward (see :func:`canonical_smoothness_t`)."""
 
     @staticmethod
-    def forward(ctx, points: torch.Tensor, rot: torch.Tensor, w_pair: torch.Tensor,  # type: ignore[override]
+    def forward(ctx, points: torch.Tensor, rot: torch.Tensor, w_pair: torch.Tensor,
                 w_joint: float, w_accel: float) -> torch.Tensor:
         x = points - points[:, :1]
         can = torch.stack([rot[0, c] * x[0] + rot[1, c] * x[1] + rot[2, c] * x[2] for c in range(3)])
@@ -131,7 +131,7 @@ class _CanonicalSmoothness(torch.autograd.Function):
         return energy
 
     @staticmethod
-    def backward(ctx, g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, None, None, None]:  # type: ignore[override]
+    def backward(ctx, g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, None, None, None]:
         x, rot, wd, wa = ctx.saved_tensors
         gd = wd.clone()
         if wa.numel():  # a_t = d_{t+1} − d_t
