@@ -105,7 +105,7 @@ its energy stays 20–40× above L-BFGS's because it sends frames with few keypo
 away, which PA-MPJPE (scale- and translation-free) does not see.
 
 From an estimate (``init``; the pipeline's default ``--init auto`` gives the shipped t-HMMR and
-``msmesh.stages.REGRESS_INIT_ITERS`` = 30 stage-2 iterations): no multi-start and no stage 1 (the regressor
+``msmesh.stages.REGRESS_INIT_ITERS`` = 33 stage-2 iterations): no multi-start and no stage 1 (the regressor
 gives the orientation), then
 
 1. ``init_solve_transl``: every translation re-solved at once with the pose held (fit/translation.py: the
@@ -125,10 +125,18 @@ iterations, neither step (the previous default) 115.9 / 126.8; + translation sol
 117.7 / 125.5, 100: 107.6 / 115.5; + Jacobi scaling: 30: 109.8 / 118.1, 40: 106.8 / 115.0, 60: 104.0 / 112.1,
 then a plateau of 102.1 / 110.0 from ~110 on (energy still −3 % per 10 iterations, accuracy flat). On the hard
 set (bench/fit_curve.py, seed 0) the error is lowest at 40–60 evaluations (98.9 mm) and then rises to 109.5 at
-600 while the energy falls: past that the fit trades the regressor's 3D for 2D agreement. Stopping rule of the
-default: 30 stage-2 iterations (34–36 evaluations) or L-BFGS's tolerances, whichever comes first. With the
-acceleration term (the default): 106.8 / 114.6 in 30 iterations, the heuristic start with the multi-start and
-300 iterations 109.4 / 117.0 at 8–11× the CPU time. Tried and not kept:
+600 while the energy falls: past that the fit trades the regressor's 3D for 2D agreement.
+
+Stopping rule of the default (from an estimate): stage 2 ends after ``REGRESS_INIT_ITERS`` = 33 L-BFGS
+iterations (≈ 40 energy evaluations) or earlier when L-BFGS's own tolerances are met (a step changes the energy
+or every parameter by < ``tol_change`` = 1e-7, or the largest gradient component is < 1e-9), whichever comes
+first; no energy-window rule (``stop_rel_decrease`` = 0). On bench/fit_speed.py's set, from the t-HMMR on
+strided windows (regress/predict.py), PA-MPJPE all / truncated: 30 iterations 103.5 / 110.7 mm (37
+evaluations), 33: 102.6 / 109.8 (40), 35: 102.2 / 109.4 (42); the previous default (30 iterations from the
+t-HMMR on every frame's window) 103.1 / 110.4 (35) — 33 is the smallest cap at least as accurate on both. The
+Jacobi probes at 30 iterations: 1 → 116.4 / 123.6, 2 → 108.1 / 115.4, 4 → 103.7 / 110.9, 6–12 → 103.0–103.5
+(noise), so 4. The heuristic start with the multi-start and 300 iterations: 109.4 / 117.0 at 85 frames/s
+(README). Tried and not kept:
 one global scale per variable kind (translation × 0.2, orientation × 0.5: 110.0 vs 112.1 mm at 60
 iterations, superseded by the Jacobi scales); re-running stage 1 from the init (no gain per evaluation);
 L-BFGS history 8 or 50 (no change); the Jacobi scales on the heuristic path (worse: 114.2 vs 111.7 mm, 3×
@@ -136,7 +144,13 @@ the final energy — stage 1 leaves large residuals the diagonal misjudges) and 
 141.2 vs 136.3 mm on the hard set: a faster descent into frame mode's worse minimum); a hand-written
 backward for the mixture prior (5.2 vs 5.0 ms, no gain). What an evaluation costs (CPU time, 1,000 frames,
 1 thread, shared machine so ~2× an idle one's): body model forward + backward ~15 ms, the rest 20 → 13 ms since
-the smoothness terms are computed batch-last on the body model's own layout (no N×3×3 matmuls).
+the smoothness terms are computed batch-last on the body model's own layout (no N×3×3 matmuls). Then, profiled
+with torch.profiler, autograd's bookkeeping of many small elementwise ops dominated the backward pass (its
+MulBackward nodes alone ~8 ms an evaluation under the profiler), and the per-frame shape contraction of the
+keypoints ~7 ms: now hand-written backward passes for the kinematic chain and skinning transforms
+(body/lbs.skin_t), Rodrigues (lbs.rodrigues_t) and Eq. 1's canonical smoothness with its acceleration term
+(losses.canonical_smoothness_t), and the shape part of the keypoints contracted once per person
+(``joints_only(person_frames=...)``, :meth:`MultiShotFitter._body`). SPEED_NOTE
 """
 
 from __future__ import annotations
