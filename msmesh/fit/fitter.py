@@ -214,6 +214,7 @@ class FitOptions:
     yaw_starts: int = 6  # > 1: multi-start stage 1 over this many turns about the body's vertical axis
     stage2_iters: int = 300
     history: int = 20
+    line_search: str = "auto"  # L-BFGS: strong_wolfe | none (unit steps) | auto (none on Jacobi-scaled stage 2)
     stop_rel_decrease: float = 0.0  # > 0: stop stage 2 when a window lowers the energy by less than this share
     stop_window: int = 25  # iterations per window of that stopping rule
     tol_change: float = 1e-7
@@ -312,6 +313,7 @@ _JOINT_WITNESS = {
 }
 
 
+LINE_SEARCHES = ("auto", "strong_wolfe", "none")
 MULTISTART_CHUNK = 2048  # frames per batch of the orientation multi-start (bounds its memory)
 JACOBI_MAX_SCALE = 3.0  # Jacobi scales relative to the median pose scale are capped here (poses reach ~2)
 
@@ -424,6 +426,10 @@ class MultiShotFitter:
         self.device = torch.device(device)
         self.bm = body_model.to(self.device)
         self.opt = (options or FitOptions()).updated(**overrides)
+        if self.opt.line_search not in LINE_SEARCHES:
+            raise InputError(
+                f"unknown line search {self.opt.line_search!r} (expected one of {', '.join(LINE_SEARCHES)})"
+            )
         self.prior = build_pose_prior(self.opt.pose_prior, self.opt.pose_prior_path).to(self.device)
         self.mean_pose = mean_pose()
         self.stats = FitStats()
@@ -590,6 +596,7 @@ class MultiShotFitter:
         done: int,
         total: int,
         on_eval: Callable[[int, float], None] | None = None,
+        unit_steps: bool = False,
     ) -> None:
         """Minimise one stage's energy over ``params`` with Adam or L-BFGS (``optimizer``); its iterations and
         energy evaluations go into ``stats``."""
@@ -631,7 +638,7 @@ class MultiShotFitter:
                 history_size=o.history,
                 tolerance_grad=1e-9,
                 tolerance_change=o.tol_change,
-                line_search_fn="strong_wolfe",
+                line_search_fn=None if unit_steps else "strong_wolfe",
             )
             if o.stop_rel_decrease <= 0:
                 opt.step(energy_and_grad)
@@ -825,7 +832,8 @@ class MultiShotFitter:
         s_go: torch.Tensor | float = 1.0
         s_bp: torch.Tensor | float = 1.0
         s_tr: torch.Tensor | float = 1.0
-        if init is not None and o.init_jacobi_probes > 0 and self.mode != "frame":
+        scaled = init is not None and o.init_jacobi_probes > 0 and self.mode != "frame"
+        if scaled:
             s_go, s_bp, s_tr = self._jacobi_scales(_Params(go, bp, tr, betas), scene)
         u_go, u_bp, u_tr = ((x.detach() / sx).requires_grad_(True) for x, sx in ((go, s_go), (bp, s_bp), (tr, s_tr)))
         on_eval = None
@@ -850,6 +858,7 @@ class MultiShotFitter:
             done,
             total,
             on_eval,
+            unit_steps=o.line_search == "none" or (o.line_search == "auto" and scaled),
         )
         with torch.no_grad():
             go.copy_(u_go * s_go)
