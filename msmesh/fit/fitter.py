@@ -118,6 +118,11 @@ gives the orientation), then
    probes, one backward pass each) plus the pose prior's curvature. Legs of a close-up (no keypoints) and a
    wide shot's hips differ by orders of magnitude in curvature; one L-BFGS scale for all of them is what made
    the fit need hundreds of iterations.
+3. On those scaled variables L-BFGS takes unit steps (``line_search`` "auto": no line search where the Jacobi
+   scales are used, strong Wolfe everywhere else): one energy evaluation per iteration. On bench/fit_speed.py's
+   set, 33 iterations: 102.7 / 109.9 mm in 33 evaluations, with the strong-Wolfe search 102.6 / 109.8 in 40; per
+   evaluation: 40 unit steps 100.8 / 108.0. Hard set seed 0, shot / multishot: 113.2 / 135.1, 106.6 / 125.8
+   (strong Wolfe 113.2 / 135.0, 106.7 / 125.8).
 
 Measured on bench/fit_speed.py's set (10 people × 100 frames, multishot, 1 thread; before the acceleration
 term), PA-MPJPE all / truncated by stage-2 energy evaluations: regressor alone 126.7 / 134.5; its start, 100
@@ -128,18 +133,20 @@ set (bench/fit_curve.py, seed 0) the error is lowest at 40–60 evaluations (98.
 600 while the energy falls: past that the fit trades the regressor's 3D for 2D agreement.
 
 Stopping rule of the default (from an estimate): stage 2 ends after ``REGRESS_INIT_ITERS`` = 33 L-BFGS
-iterations (≈ 40 energy evaluations) or earlier when L-BFGS's own tolerances are met (a step changes the energy
-or every parameter by < ``tol_change`` = 1e-7, or the largest gradient component is < 1e-9), whichever comes
-first; no energy-window rule (``stop_rel_decrease`` = 0). On bench/fit_speed.py's set, from the t-HMMR on
-strided windows (regress/predict.py), PA-MPJPE all / truncated: 30 iterations 103.5 / 110.7 mm (37
-evaluations), 33: 102.6 / 109.8 (40), 35: 102.2 / 109.4 (42); the previous default (30 iterations from the
-t-HMMR on every frame's window) 103.1 / 110.4 (35) — 33 is the smallest cap at least as accurate on both. The
-Jacobi probes at 30 iterations: 1 → 116.4 / 123.6, 2 → 108.1 / 115.4, 4 → 103.7 / 110.9, 6–12 → 103.0–103.5
+iterations (= 33 energy evaluations with unit steps; frame mode, unscaled, keeps the line search: ≈ 40) or
+earlier when L-BFGS's own tolerances are met (a step changes the energy or every parameter by < ``tol_change`` =
+1e-7, or the largest gradient component is < 1e-9), whichever comes first; no energy-window rule
+(``stop_rel_decrease`` = 0). On bench/fit_speed.py's set, from the t-HMMR on strided windows
+(regress/predict.py), PA-MPJPE all / truncated, unit steps: 30 iterations 103.5 / 110.7 mm, 33: 102.7 / 109.9,
+35: 101.9 / 109.2; the previous default (30 iterations with the line search, 35 evaluations, from the t-HMMR on
+every frame's window) 103.1 / 110.4 — 33 is the smallest cap at least as accurate on both. The Jacobi probes
+(30 iterations, line search): 1 → 116.4 / 123.6, 2 → 108.1 / 115.4, 4 → 103.7 / 110.9, 6–12 → 103.0–103.5
 (noise), so 4. The heuristic start with the multi-start and 300 iterations: 109.4 / 117.0 at 85 frames/s
 (README). Tried and not kept:
 one global scale per variable kind (translation × 0.2, orientation × 0.5: 110.0 vs 112.1 mm at 60
 iterations, superseded by the Jacobi scales); re-running stage 1 from the init (no gain per evaluation);
-L-BFGS history 8 or 50 (no change); the Jacobi scales on the heuristic path (worse: 114.2 vs 111.7 mm, 3×
+L-BFGS history 8, 10 or 50 (no change in accuracy nor, for 8–10, in time); the Jacobi scales on the
+heuristic path (worse: 114.2 vs 111.7 mm, 3×
 the final energy — stage 1 leaves large residuals the diagonal misjudges) and in frame mode (truncated frames
 141.2 vs 136.3 mm on the hard set: a faster descent into frame mode's worse minimum); a hand-written
 backward for the mixture prior (5.2 vs 5.0 ms, no gain). What an evaluation costs (CPU time, 1,000 frames,
@@ -150,7 +157,9 @@ MulBackward nodes alone ~8 ms an evaluation under the profiler), and the per-fra
 keypoints ~7 ms: now hand-written backward passes for the kinematic chain and skinning transforms
 (body/lbs.skin_t), Rodrigues (lbs.rodrigues_t) and Eq. 1's canonical smoothness with its acceleration term
 (losses.canonical_smoothness_t), and the shape part of the keypoints contracted once per person
-(``joints_only(person_frames=...)``, :meth:`MultiShotFitter._body`). SPEED_NOTE
+(``joints_only(person_frames=...)``, :meth:`MultiShotFitter._body`). With the unit steps and the strided
+t-HMMR, bench/fit_speed.py runs at 1,009–1,095 frames/s end to end (fit alone 1,144–1,236; shared machine
+near idle, 1 thread; the previous default 695–705 in the same minutes).
 """
 
 from __future__ import annotations
