@@ -7,9 +7,10 @@ backbone feature (streamed over the video in frame order, batched), then
 - HMR: the regressor head per frame;
 - t-HMMR: windows of 13 timestamps (timestamps = positions on the video's sampled-frame timeline), the
   person's features where present, padded and masked where absent (gaps, B-roll, other shots) → encoder →
-  head. The windows' centres are ``TEMPORAL_STRIDE`` = 5 timestamps apart and each frame takes its refined
-  feature from the window whose centre is nearest (≤ 2 timestamps off; the model was trained on every
-  position of its windows), so the encoder runs ≈ T/5 times instead of T — on ``bench/fit_speed.py``'s 1,000
+  head. For keypoint models the windows' centres are ``TEMPORAL_STRIDE`` = 5 timestamps apart and each frame
+  takes its refined feature from the window whose centre is nearest (≤ 2 timestamps off; those models are
+  trained on every position of their windows), so the encoder runs ≈ T/5 times instead of T (image models keep
+  a window centred on every frame; their backbone dominates anyway) — on ``bench/fit_speed.py``'s 1,000
   frames the regressor took 0.24 → 0.12 s (1 thread, shared machine) at PA-MPJPE 122.5 → 122.7 mm (stride 3:
   122.8, 7: 122.9, 13: 122.8); ``stride=1`` gives the window centred on every frame.
 The crop's weak-perspective camera becomes a translation in the full image's perspective camera (the
@@ -214,6 +215,9 @@ def regress_tracks(tracks: Tracks, frames_provider: FramesProvider | None, model
                    stride: int | None = None) -> FitResult:
     """Run HMR or t-HMMR (``model`` from ``hub.load_regressor``) over every person of ``tracks``.
 
+    ``stride``: t-HMMR's timestamps between window centres (:func:`predict_person`; default
+    ``TEMPORAL_STRIDE`` for keypoint models, 1 for image models).
+
     ``frames_provider(frame_index)`` returns that original frame as an H×W×3 uint8 RGB array (image models
     only; keypoint models read the tracks alone and accept None). Translations
     and joints are in the full image's camera (focal from ``tracks.camera`` or ``default_focal``).
@@ -242,9 +246,11 @@ def regress_tracks(tracks: Tracks, frames_provider: FramesProvider | None, model
     live = [p for p in tracks.people if len(p)]
     if not live:
         return FitResult(people=[], focal=focal, center=center, body_model=str(getattr(body_model, "name", "open")))
+    keypoint_model = model.config.input == "keypoints"
+    if stride is None:  # image models (the authors' checkpoints): a window per frame, as they were evaluated
+        stride = TEMPORAL_STRIDE if keypoint_model else 1
     preds = [predict_person(model, feats[p.id], np.searchsorted(line, np.asarray(p.frames, dtype=np.int64)), device,
-                            max(batch_size, 1024) if model.config.input == "keypoints" else batch_size, fp16,
-                            TEMPORAL_STRIDE if stride is None else stride) for p in live]
+                            max(batch_size, 1024) if keypoint_model else batch_size, fp16, stride) for p in live]
     # everyone's frames at once from here on: one conversion, one depth check, one body-model call
     lengths = [len(p) for p in live]
     n = sum(lengths)
