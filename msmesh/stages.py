@@ -32,7 +32,7 @@ from msmesh.options import PipelineOptions, ProgressFactory, RunSummary, StageRe
 if TYPE_CHECKING:
     from msmesh.body.model import BodyModel
 
-REGRESS_INIT_ITERS = 30  # L-BFGS iterations of the main fit stage when the regressor starts it (default 300)
+REGRESS_INIT_ITERS = 33  # L-BFGS iterations of the main fit stage when the regressor starts it (default 300)
 
 StageFn = Callable[[Path, Path, PipelineOptions, ProgressFactory], dict[str, int]]
 

@@ -67,6 +67,27 @@ def test_fast_path_has_gradients(bm):
         assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
 
 
+def test_fast_path_per_person_betas_equal_per_frame_betas(bm):
+    g = torch.Generator().manual_seed(1)
+    counts = [5, 0, 7, 3]  # frames grouped by person; a person without frames too
+    B = sum(counts)
+    go = torch.randn(B, 3, generator=g).requires_grad_(True)
+    bp = (torch.randn(B, 69, generator=g) * 0.4).requires_grad_(True)
+    betas = torch.randn(4, 10, generator=g).requires_grad_(True)
+    tr = torch.randn(B, 3, generator=g)
+    per_frame = betas[torch.arange(4).repeat_interleave(torch.tensor(counts))]
+    ref = bm.joints_only(go, bp, per_frame, tr, landmarks=True)
+    out = bm.joints_only(go, bp, betas, tr, landmarks=True, person_frames=counts)
+    assert all((a - b).abs().max().item() < 1e-5 for a, b in zip(ref, out, strict=True))
+    w = [torch.randn_like(a) for a in ref]
+    g_ref = torch.autograd.grad(sum((x * a).sum() for x, a in zip(w, ref, strict=True)), (go, bp, betas))
+    g_out = torch.autograd.grad(sum((x * a).sum() for x, a in zip(w, out, strict=True)), (go, bp, betas))
+    for a, b in zip(g_ref, g_out, strict=True):
+        assert (a - b).abs().max().item() < 1e-5 * max(1.0, a.abs().max().item())
+    with pytest.raises(ValueError):
+        bm.joints_only(go, bp, betas, tr, person_frames=[5, 7, 3])
+
+
 def test_tpose_left_right_symmetric(bm):
     out = bm(*_zeros())
     v = out.vertices[0].numpy()

@@ -101,6 +101,8 @@ def test_bad_mode_and_option_are_input_errors(bm, small) -> None:
         fit_tracks(small.tracks, bm, mode="video")
     with pytest.raises(InputError, match="unknown fit option"):
         fit_tracks(small.tracks, bm, w_nonsense=1.0)
+    with pytest.raises(InputError, match="line search"):
+        fit_tracks(small.tracks, bm, line_search="armijo")
 
 
 def test_cli_fit_writes_smpl(tmp_path, small) -> None:
@@ -271,6 +273,9 @@ def test_start_from_an_estimate_solves_translations_and_scales_variables(bm, sma
     fast, fast_res = run()
     assert fast.stats.iterations == [15] and fast.stats.final_energy < 0.5 * plain.stats.final_energy  # 0.33×
     assert _reproj_px(bm, fast_res, small.tracks) < 0.6 * _reproj_px(bm, plain_res, small.tracks)  # 9 vs 27 px
+    assert fast.stats.evaluations == [15]  # scaled: unit L-BFGS steps, one evaluation per iteration
+    wolfe, _ = run(line_search="strong_wolfe")
+    assert wolfe.stats.evaluations[0] > 15 and fast.stats.final_energy < 1.5 * wolfe.stats.final_energy
     frame = MultiShotFitter(bm, mode="frame", stage2_iters=15)  # frame mode: the translations only
     frame.fit(small.tracks, init=start)
     assert frame.stats.iterations == [15]

@@ -81,3 +81,30 @@ def test_pair_masks_per_mode() -> None:
     assert can.tolist() == [1.0, 0.0, 0.25] and cam.tolist() == [1.0, 0.0, 0.25]
     can, cam = pair_weights(same, gap, "multishot")
     assert can.tolist() == [1.0, 1.0, 0.25] and cam.tolist() == [1.0, 0.0, 0.25]
+
+
+def test_canonical_smoothness_matches_its_terms_and_their_autograd_gradient() -> None:
+    torch.manual_seed(4)
+    n = 9
+    points = torch.randn(n, 24, 3, dtype=torch.float64).permute(2, 1, 0).requires_grad_(True)  # the fitter's layout
+    aa = torch.randn(n, 3, dtype=torch.float64, requires_grad=True)
+    w = torch.rand(n - 1, dtype=torch.float64)
+    w[3] = 0.0  # a pair across two people
+
+    def reference(points: torch.Tensor, aa: torch.Tensor) -> torch.Tensor:
+        can = losses.canonical_joints_t(points, axis_angle_to_rotmat(aa).permute(1, 2, 0))
+        acc = can[..., 2:] - 2 * can[..., 1:-1] + can[..., :-2]
+        accel = (w[1:] * w[:-1] * (acc * acc).sum((0, 1))).sum()
+        return 7.0 * (w * losses.consecutive_sq_diff_t(can)).sum() + 3.0 * accel
+
+    def fast(points: torch.Tensor, aa: torch.Tensor) -> torch.Tensor:
+        return losses.canonical_smoothness_t(points, axis_angle_to_rotmat(aa).permute(1, 2, 0), w, 7.0, 3.0)
+
+    assert float(fast(points, aa).detach()) == pytest.approx(float(reference(points, aa).detach()), rel=1e-12)
+    g_ref = torch.autograd.grad(reference(points, aa), (points, aa))
+    g = torch.autograd.grad(fast(points, aa), (points, aa))
+    assert all(torch.allclose(a, b, atol=1e-9) for a, b in zip(g, g_ref, strict=True))
+    no_accel = losses.canonical_smoothness_t(points, axis_angle_to_rotmat(aa).permute(1, 2, 0), w, 7.0, 0.0)
+    can = losses.canonical_joints_t(points, axis_angle_to_rotmat(aa).permute(1, 2, 0))
+    expected = 7.0 * (w * losses.consecutive_sq_diff_t(can)).sum()
+    assert float(no_accel.detach()) == pytest.approx(float(expected.detach()), rel=1e-12)

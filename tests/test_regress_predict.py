@@ -9,7 +9,7 @@ import torch
 from msmesh.data import Camera, PersonTrack, Shot, Tracks, VideoInfo
 from msmesh.regress.crop import default_focal
 from msmesh.regress.hmr import HMR, RegressorConfig
-from msmesh.regress.predict import regress_tracks, temporal_windows, timeline
+from msmesh.regress.predict import regress_tracks, strided_windows, temporal_windows, timeline
 from msmesh.regress.skeleton import Skeleton
 from msmesh.regress.thmmr import THMMR
 from msmesh.rotations import axis_angle_to_rotmat
@@ -60,6 +60,40 @@ def test_windows_follow_timestamps_with_gaps():
     assert rows[3].tolist() == [-1, -1, 3, 4, -1]
     tl = timeline(_tracks())
     assert tl.tolist() == list(range(0, 60, 3))
+
+
+def test_strided_windows_cover_every_frame_near_a_window_centre():
+    times = np.array([0, 1, 2, 4, 5, 9, 10, 11, 12, 30])
+    rows1, mask1, which1, pos1 = strided_windows(times, 13, 1)
+    ref, ref_mask = temporal_windows(times, 13)
+    assert np.array_equal(rows1[which1], ref) and np.array_equal(mask1[which1], ref_mask)
+    assert (pos1 == 6).all()
+    for stride in (3, 5, 13):
+        rows, mask, which, pos = strided_windows(times, 13, stride)
+        assert np.array_equal(rows[which, pos], np.arange(len(times)))  # each frame sits in its window
+        assert (np.abs(pos - 6) <= stride // 2).all() and np.array_equal(mask, rows < 0)
+        assert len(rows) <= len(times) and len(np.unique(which)) == len(rows)  # no window without a frame
+    assert len(strided_windows(times, 13, 5)[0]) == 4  # centres 2, 7, 12, 32
+    with pytest.raises(ValueError):
+        strided_windows(times, 13, 14)
+
+
+def test_strided_thmmr_frames_at_a_window_centre_get_the_per_frame_estimate():
+    torch.manual_seed(0)
+    model = THMMR(RegressorConfig(kind="thmmr", **TINY))
+    tracks = _tracks()
+    kw = dict(batch_size=4, fp16=False, body_model=Skeleton())
+    one = regress_tracks(tracks, Frames(), model, "cpu", stride=1, **kw)
+    five = regress_tracks(tracks, Frames(), model, "cpu", stride=5, **kw)
+    line = timeline(tracks)
+    centred = 0
+    for a, b, tr in zip(one.people, five.people, tracks.people, strict=True):
+        _, _, _, pos = strided_windows(np.searchsorted(line, tr.frames), model.config.window, 5)
+        at_centre = pos == model.config.window // 2  # the same 13-frame window as stride 1 gives it
+        centred += int(at_centre.sum())
+        assert np.abs(a.body_pose[at_centre] - b.body_pose[at_centre]).max() < 1e-5
+        assert np.abs(a.body_pose[~at_centre] - b.body_pose[~at_centre]).max() > 1e-6  # other context
+    assert centred >= 3
 
 
 @pytest.mark.parametrize("temporal", [False, True])

@@ -105,7 +105,7 @@ its energy stays 20–40× above L-BFGS's because it sends frames with few keypo
 away, which PA-MPJPE (scale- and translation-free) does not see.
 
 From an estimate (``init``; the pipeline's default ``--init auto`` gives the shipped t-HMMR and
-``msmesh.stages.REGRESS_INIT_ITERS`` = 30 stage-2 iterations): no multi-start and no stage 1 (the regressor
+``msmesh.stages.REGRESS_INIT_ITERS`` = 33 stage-2 iterations): no multi-start and no stage 1 (the regressor
 gives the orientation), then
 
 1. ``init_solve_transl``: every translation re-solved at once with the pose held (fit/translation.py: the
@@ -118,6 +118,11 @@ gives the orientation), then
    probes, one backward pass each) plus the pose prior's curvature. Legs of a close-up (no keypoints) and a
    wide shot's hips differ by orders of magnitude in curvature; one L-BFGS scale for all of them is what made
    the fit need hundreds of iterations.
+3. On those scaled variables L-BFGS takes unit steps (``line_search`` "auto": no line search where the Jacobi
+   scales are used, strong Wolfe everywhere else): one energy evaluation per iteration. On bench/fit_speed.py's
+   set, 33 iterations: 102.7 / 109.9 mm in 33 evaluations, with the strong-Wolfe search 102.6 / 109.8 in 40; per
+   evaluation: 40 unit steps 100.8 / 108.0. Hard set seed 0, shot / multishot: 113.2 / 135.1, 106.6 / 125.8
+   (strong Wolfe 113.2 / 135.0, 106.7 / 125.8).
 
 Measured on bench/fit_speed.py's set (10 people × 100 frames, multishot, 1 thread; before the acceleration
 term), PA-MPJPE all / truncated by stage-2 energy evaluations: regressor alone 126.7 / 134.5; its start, 100
@@ -125,18 +130,36 @@ iterations, neither step (the previous default) 115.9 / 126.8; + translation sol
 117.7 / 125.5, 100: 107.6 / 115.5; + Jacobi scaling: 30: 109.8 / 118.1, 40: 106.8 / 115.0, 60: 104.0 / 112.1,
 then a plateau of 102.1 / 110.0 from ~110 on (energy still −3 % per 10 iterations, accuracy flat). On the hard
 set (bench/fit_curve.py, seed 0) the error is lowest at 40–60 evaluations (98.9 mm) and then rises to 109.5 at
-600 while the energy falls: past that the fit trades the regressor's 3D for 2D agreement. Stopping rule of the
-default: 30 stage-2 iterations (34–36 evaluations) or L-BFGS's tolerances, whichever comes first. With the
-acceleration term (the default): 106.8 / 114.6 in 30 iterations, the heuristic start with the multi-start and
-300 iterations 109.4 / 117.0 at 8–11× the CPU time. Tried and not kept:
+600 while the energy falls: past that the fit trades the regressor's 3D for 2D agreement.
+
+Stopping rule of the default (from an estimate): stage 2 ends after ``REGRESS_INIT_ITERS`` = 33 L-BFGS
+iterations (= 33 energy evaluations with unit steps; frame mode, unscaled, keeps the line search: ≈ 40) or
+earlier when L-BFGS's own tolerances are met (a step changes the energy or every parameter by < ``tol_change`` =
+1e-7, or the largest gradient component is < 1e-9), whichever comes first; no energy-window rule
+(``stop_rel_decrease`` = 0). On bench/fit_speed.py's set, from the t-HMMR on strided windows
+(regress/predict.py), PA-MPJPE all / truncated, unit steps: 30 iterations 103.5 / 110.7 mm, 33: 102.7 / 109.9,
+35: 101.9 / 109.2; the previous default (30 iterations with the line search, 35 evaluations, from the t-HMMR on
+every frame's window) 103.1 / 110.4 — 33 is the smallest cap at least as accurate on both. The Jacobi probes
+(30 iterations, line search): 1 → 116.4 / 123.6, 2 → 108.1 / 115.4, 4 → 103.7 / 110.9, 6–12 → 103.0–103.5
+(noise), so 4. The heuristic start with the multi-start and 300 iterations: 109.4 / 117.0 at 85 frames/s
+(README). Tried and not kept:
 one global scale per variable kind (translation × 0.2, orientation × 0.5: 110.0 vs 112.1 mm at 60
 iterations, superseded by the Jacobi scales); re-running stage 1 from the init (no gain per evaluation);
-L-BFGS history 8 or 50 (no change); the Jacobi scales on the heuristic path (worse: 114.2 vs 111.7 mm, 3×
+L-BFGS history 8, 10 or 50 (no change in accuracy nor, for 8–10, in time); the Jacobi scales on the
+heuristic path (worse: 114.2 vs 111.7 mm, 3×
 the final energy — stage 1 leaves large residuals the diagonal misjudges) and in frame mode (truncated frames
 141.2 vs 136.3 mm on the hard set: a faster descent into frame mode's worse minimum); a hand-written
 backward for the mixture prior (5.2 vs 5.0 ms, no gain). What an evaluation costs (CPU time, 1,000 frames,
 1 thread, shared machine so ~2× an idle one's): body model forward + backward ~15 ms, the rest 20 → 13 ms since
-the smoothness terms are computed batch-last on the body model's own layout (no N×3×3 matmuls).
+the smoothness terms are computed batch-last on the body model's own layout (no N×3×3 matmuls). Then, profiled
+with torch.profiler, autograd's bookkeeping of many small elementwise ops dominated the backward pass (its
+MulBackward nodes alone ~8 ms an evaluation under the profiler), and the per-frame shape contraction of the
+keypoints ~7 ms: now hand-written backward passes for the kinematic chain and skinning transforms
+(body/lbs.skin_t), Rodrigues (lbs.rodrigues_t) and Eq. 1's canonical smoothness with its acceleration term
+(losses.canonical_smoothness_t), and the shape part of the keypoints contracted once per person
+(``joints_only(person_frames=...)``, :meth:`MultiShotFitter._body`). With the unit steps and the strided
+t-HMMR, bench/fit_speed.py runs at 1,009–1,095 frames/s end to end (fit alone 1,144–1,236; shared machine
+near idle, 1 thread; the previous default 695–705 in the same minutes).
 """
 
 from __future__ import annotations
@@ -200,6 +223,7 @@ class FitOptions:
     yaw_starts: int = 6  # > 1: multi-start stage 1 over this many turns about the body's vertical axis
     stage2_iters: int = 300
     history: int = 20
+    line_search: str = "auto"  # L-BFGS: strong_wolfe | none (unit steps) | auto (none on Jacobi-scaled stage 2)
     stop_rel_decrease: float = 0.0  # > 0: stop stage 2 when a window lowers the energy by less than this share
     stop_window: int = 25  # iterations per window of that stopping rule
     tol_change: float = 1e-7
@@ -298,6 +322,7 @@ _JOINT_WITNESS = {
 }
 
 
+LINE_SEARCHES = ("auto", "strong_wolfe", "none")
 MULTISTART_CHUNK = 2048  # frames per batch of the orientation multi-start (bounds its memory)
 JACOBI_MAX_SCALE = 3.0  # Jacobi scales relative to the median pose scale are capped here (poses reach ~2)
 
@@ -410,6 +435,10 @@ class MultiShotFitter:
         self.device = torch.device(device)
         self.bm = body_model.to(self.device)
         self.opt = (options or FitOptions()).updated(**overrides)
+        if self.opt.line_search not in LINE_SEARCHES:
+            raise InputError(
+                f"unknown line search {self.opt.line_search!r} (expected one of {', '.join(LINE_SEARCHES)})"
+            )
         self.prior = build_pose_prior(self.opt.pose_prior, self.opt.pose_prior_path).to(self.device)
         self.mean_pose = mean_pose()
         self.stats = FitStats()
@@ -517,16 +546,24 @@ class MultiShotFitter:
         }
 
     # ------------------------------------------------------------------ energy
+    def _body(self, b: _Batch, go: torch.Tensor, bp: torch.Tensor, betas: torch.Tensor, tr: torch.Tensor,
+              landmarks: bool = False) -> tuple[torch.Tensor, ...]:
+        """The body model's fast path on the batch's frames, the per-person betas contracted per person when
+        the batch's frames are its people's (not the multi-start's repeated batch)."""
+        counts = [e - s for s, e in b.slices]
+        if counts and sum(counts) == len(go):
+            return self.bm.joints_only(go, bp, betas, tr, landmarks=landmarks, person_frames=counts)
+        return self.bm.joints_only(go, bp, betas[b.person_index], tr, landmarks=landmarks)
+
     def _energy(self, x: _Params, sc: _Scene, kp_mask: torch.Tensor | None, stage: int) -> torch.Tensor:
         """The energy of ``x`` (module docstring); stage 1 without the priors, shape and canonical terms."""
         o = self.opt
         go, bp, tr, betas = x
         b, focal, center, scale, w_can, w_cam = sc.b, sc.focal, sc.center, sc.scale, sc.w_can, sc.w_cam
-        be = betas[b.person_index]
         if stage == 2 and (b.landmarks is not None or b.world_bones is not None):
-            joints, coco, lms = self.bm.joints_only(go, bp, be, tr, landmarks=True)
+            joints, coco, lms = self._body(b, go, bp, betas, tr, landmarks=True)
         else:
-            joints, coco = self.bm.joints_only(go, bp, be, tr)
+            joints, coco = self._body(b, go, bp, betas, tr)
         proj = project(coco, focal, center)
         conf = b.conf if kp_mask is None else b.conf * kp_mask
         e = o.w_rep * losses.reprojection(proj, b.keypoints, conf, o.sigma, scale).sum()
@@ -552,12 +589,8 @@ class MultiShotFitter:
             rot = rodrigues_t(go.T)  # (3,3,N)
             points = joints.permute(2, 1, 0)  # (3,24,N): the fast path's own layout, so no copy
             if stage == 2 and sc.any_can:
-                can = losses.canonical_joints_t(points, rot)
-                smooth = o.w_sm_joint * losses.consecutive_sq_diff_t(can) + o.w_sm_pose * losses.consecutive_sq_diff(bp)
-                e = e + (w_can * smooth).sum()
-                if o.w_sm_accel > 0 and len(w_can) > 1:
-                    acc = can[..., 2:] - 2 * can[..., 1:-1] + can[..., :-2]
-                    e = e + o.w_sm_accel * (w_can[1:] * w_can[:-1] * (acc * acc).sum((0, 1))).sum()
+                e = e + losses.canonical_smoothness_t(points, rot, w_can, o.w_sm_joint, o.w_sm_accel)
+                e = e + o.w_sm_pose * (w_can * losses.consecutive_sq_diff(bp)).sum()
             if sc.any_cam:
                 smooth = o.w_sm_orient * losses.consecutive_sq_diff_t(rot)
                 e = e + (w_cam * (smooth + o.w_sm_transl * losses.consecutive_sq_diff_t(points[:, 0]))).sum()
@@ -572,6 +605,7 @@ class MultiShotFitter:
         done: int,
         total: int,
         on_eval: Callable[[int, float], None] | None = None,
+        unit_steps: bool = False,
     ) -> None:
         """Minimise one stage's energy over ``params`` with Adam or L-BFGS (``optimizer``); its iterations and
         energy evaluations go into ``stats``."""
@@ -613,7 +647,7 @@ class MultiShotFitter:
                 history_size=o.history,
                 tolerance_grad=1e-9,
                 tolerance_change=o.tol_change,
-                line_search_fn="strong_wolfe",
+                line_search_fn=None if unit_steps else "strong_wolfe",
             )
             if o.stop_rel_decrease <= 0:
                 opt.step(energy_and_grad)
@@ -646,7 +680,7 @@ class MultiShotFitter:
         go, bp, tr, betas = x
         g_, p_, t_ = (v.detach().clone().requires_grad_(True) for v in (go, bp, tr))
         with torch.enable_grad():
-            joints, coco = self.bm.joints_only(g_, p_, betas.detach()[b.person_index], t_)
+            joints, coco = self._body(b, g_, p_, betas.detach(), t_)
             res = [(project(coco, sc.focal, sc.center) - b.keypoints) / sc.scale * b.conf.sqrt()[..., None]]
             if len(sc.w_can):
                 points = joints.permute(2, 1, 0)
@@ -776,7 +810,7 @@ class MultiShotFitter:
         if init is not None and o.init_solve_transl:
             with torch.no_grad():
                 zero = torch.zeros_like(tr)
-                j0, c0 = self.bm.joints_only(go, bp, betas[b.person_index], zero)
+                j0, c0 = self._body(b, go, bp, betas, zero)
                 new_t = solve_translations(
                     c0.cpu().numpy(), j0[:, 0].cpu().numpy(), b.keypoints.cpu().numpy(), b.conf.cpu().numpy(),
                     (_spread(w_cam, b) * o.w_sm_transl).cpu().numpy(), tr.detach().cpu().numpy(), focal, center,
@@ -807,7 +841,8 @@ class MultiShotFitter:
         s_go: torch.Tensor | float = 1.0
         s_bp: torch.Tensor | float = 1.0
         s_tr: torch.Tensor | float = 1.0
-        if init is not None and o.init_jacobi_probes > 0 and self.mode != "frame":
+        scaled = init is not None and o.init_jacobi_probes > 0 and self.mode != "frame"
+        if scaled:
             s_go, s_bp, s_tr = self._jacobi_scales(_Params(go, bp, tr, betas), scene)
         u_go, u_bp, u_tr = ((x.detach() / sx).requires_grad_(True) for x, sx in ((go, s_go), (bp, s_bp), (tr, s_tr)))
         on_eval = None
@@ -819,7 +854,7 @@ class MultiShotFitter:
                     return
                 t0 = time.perf_counter()
                 with torch.no_grad():
-                    j, _ = self.bm.joints_only(u_go * s_go, u_bp * s_bp, betas[b.person_index], u_tr * s_tr)
+                    j, _ = self._body(b, u_go * s_go, u_bp * s_bp, betas, u_tr * s_tr)
                 at = t0 - clock["start"] - clock["paused"]
                 self.stats.trace.append((at, evals, energy, j.cpu().numpy()))
                 clock["paused"] += time.perf_counter() - t0
@@ -832,6 +867,7 @@ class MultiShotFitter:
             done,
             total,
             on_eval,
+            unit_steps=o.line_search == "none" or (o.line_search == "auto" and scaled),
         )
         with torch.no_grad():
             go.copy_(u_go * s_go)
@@ -841,7 +877,7 @@ class MultiShotFitter:
             self.stats.final_energy = float(
                 self._energy(_Params(go, bp, tr, betas), scene, None, 2)
             )
-            joints, _ = self.bm.joints_only(go, bp, betas[b.person_index], tr)
+            joints, _ = self._body(b, go, bp, betas, tr)
         out = []
         arr = {
             k: v.detach().cpu().numpy()
