@@ -104,6 +104,7 @@ def main() -> None:
                 "options": options,
                 "iterations": fitter.stats.iterations,
                 "function_evaluations": fitter.stats.evaluations,
+                "line_search_fallbacks": fitter.stats.fallbacks,
                 "threads": args.threads,
                 "device": args.device,
                 "cpu_count": os.cpu_count(),

@@ -47,7 +47,7 @@ def _from_regressor(bm, cfg, modes: tuple[str, ...], options: dict) -> dict:  # 
         t0 = time.perf_counter()
         res = fitter.fit(data.tracks, init=init)
         rows[mode] = {**score(res, data, bm), "seconds": time.perf_counter() - t0 + t_reg,
-                      "iterations": fitter.stats.iterations}
+                      "iterations": fitter.stats.iterations, "fallbacks": fitter.stats.fallbacks}
     return {"seed": cfg.seed, "frames": int(sum(len(p) for p in data.tracks.people)),
             "truncated_frames": int(sum(t.sum() for t in data.truncated.values())), "modes": rows}
 

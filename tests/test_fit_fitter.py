@@ -279,3 +279,25 @@ def test_start_from_an_estimate_solves_translations_and_scales_variables(bm, sma
     frame = MultiShotFitter(bm, mode="frame", stage2_iters=15)  # frame mode: the translations only
     frame.fit(small.tracks, init=start)
     assert frame.stats.iterations == [15]
+
+
+def test_unit_steps_that_diverge_are_run_again_with_the_line_search(bm) -> None:
+    """A stage whose unit steps end above their starting energy restarts from its start with strong Wolfe.
+    The toy energy is one where unit-step L-BFGS ends at ~69 from 19.5 and the line search reaches ~0."""
+    fitter = MultiShotFitter(bm, mode="multishot")
+    x = torch.tensor([-1.2, 1.0], dtype=torch.float64, requires_grad=True)
+
+    def energy() -> torch.Tensor:
+        return (x**2).sum() + 50 * torch.sin(3 * x).sum() ** 2
+
+    fitter._run_stage([x], energy, 20, None, 0, 20, unit_steps=True)
+    assert fitter.stats.fallbacks == 1 and float(energy()) < 1e-6
+    assert fitter.stats.evaluations[0] > 20  # both attempts counted
+    calm = MultiShotFitter(bm, mode="multishot")
+    y = torch.tensor([-1.2, 1.0], dtype=torch.float64, requires_grad=True)
+
+    def quartic() -> torch.Tensor:
+        return 100 * (y**4).sum() + (y**2).sum()
+
+    calm._run_stage([y], quartic, 20, None, 0, 20, unit_steps=True)
+    assert calm.stats.fallbacks == 0 and float(quartic()) < 1e-6 and calm.stats.evaluations[0] <= 20

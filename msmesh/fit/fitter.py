@@ -122,7 +122,9 @@ gives the orientation), then
    scales are used, strong Wolfe everywhere else): one energy evaluation per iteration. On bench/fit_speed.py's
    set, 33 iterations: 102.7 / 109.9 mm in 33 evaluations, with the strong-Wolfe search 102.6 / 109.8 in 40; per
    evaluation: 40 unit steps 100.8 / 108.0. Hard set seed 0, shot / multishot: 113.2 / 135.1, 106.6 / 125.8
-   (strong Wolfe 113.2 / 135.0, 106.7 / 125.8).
+   (strong Wolfe 113.2 / 135.0, 106.7 / 125.8). Guard: a stage whose unit steps end with a non-finite or higher
+   energy than they started from is run again from its start with the strong-Wolfe search
+   (``FitStats.fallbacks``; 0 on fit_speed's set and on the hard set's seeds 0–2 in every mode).
 
 Measured on bench/fit_speed.py's set (10 people × 100 frames, multishot, 1 thread; before the acceleration
 term), PA-MPJPE all / truncated by stage-2 energy evaluations: regressor alone 126.7 / 134.5; its start, 100
@@ -255,6 +257,7 @@ class FitStats:
     iterations: list[int] = field(default_factory=list)
     evaluations: list[int] = field(default_factory=list)
     final_energy: float = float("nan")
+    fallbacks: int = 0  # stages whose unit steps diverged and were run again with the line search
     # with ``trace_every`` > 0: (seconds since the fit began, evaluations, energy, SMPL-24 joints (N,24,3))
     trace: list[tuple[float, int, float, np.ndarray]] = field(default_factory=list)
 
@@ -611,16 +614,18 @@ class MultiShotFitter:
         energy evaluations go into ``stats``."""
         o = self.opt
         evals = 0
-        last = math.inf
+        last = first = math.inf
 
         def energy_and_grad() -> torch.Tensor:
-            nonlocal evals, last
+            nonlocal evals, last, first
             for p in params:
                 p.grad = None
             e = closure_energy()
             e.backward()
             evals += 1
             last = float(e.detach())
+            if evals == 1:
+                first = last
             if on_eval:
                 on_eval(evals, last)
             return e
@@ -639,37 +644,72 @@ class MultiShotFitter:
                     break
                 prev = last
         else:
-            opt = torch.optim.LBFGS(
-                params,
-                lr=1.0,
-                max_iter=iters,
-                max_eval=int(iters * 1.5),
-                history_size=o.history,
-                tolerance_grad=1e-9,
-                tolerance_change=o.tol_change,
-                line_search_fn=None if unit_steps else "strong_wolfe",
-            )
-            if o.stop_rel_decrease <= 0:
-                opt.step(energy_and_grad)
-                n_iter = int(opt.state[opt._params[0]].get("n_iter", 0))
-            else:  # the stopping rule: windows of stop_window iterations (L-BFGS keeps its history across them)
-                n_iter, before = 0, math.inf
-                while n_iter < iters:
-                    m = min(o.stop_window, iters - n_iter)
-                    opt.param_groups[0].update(max_iter=m, max_eval=int(m * 1.5))
-                    opt.step(energy_and_grad)
-                    done_now = int(opt.state[opt._params[0]].get("n_iter", 0))
-                    stalled = done_now - n_iter < m  # L-BFGS's own tolerances ended the window early
-                    n_iter = done_now
-                    if progress:
-                        progress(done + n_iter, total)
-                    if stalled or before - last < o.stop_rel_decrease * abs(last):
-                        break
-                    before = last
+            start = [p.detach().clone() for p in params] if unit_steps else []
+            n_iter = self._lbfgs(params, energy_and_grad, lambda: last, iters, unit_steps, progress, done, total)
+            if unit_steps and not self._converged_safely(params, first, last):
+                # unit steps diverged (never seen on the benchmarks; a guard for odd real data): start the
+                # stage again from where it began, with the line search
+                self.stats.fallbacks += 1
+                with torch.no_grad():
+                    for p, p0 in zip(params, start, strict=True):
+                        p.copy_(p0)
+                n_iter = self._lbfgs(params, energy_and_grad, lambda: last, iters, False, progress, done, total)
         if progress:
             progress(done + iters, total)
         self.stats.iterations.append(n_iter)
         self.stats.evaluations.append(evals)
+
+    def _lbfgs(
+        self,
+        params: list[torch.Tensor],
+        energy_and_grad: Callable[[], torch.Tensor],
+        last_energy: Callable[[], float],
+        iters: int,
+        unit_steps: bool,
+        progress: ProgressCallback | None,
+        done: int,
+        total: int,
+    ) -> int:
+        """L-BFGS on ``params`` for at most ``iters`` iterations (unit steps or strong-Wolfe line search), with
+        the optional energy-window stopping rule on the latest evaluated energy (``last_energy``); returns the
+        iterations it ran."""
+        o = self.opt
+        opt = torch.optim.LBFGS(
+            params,
+            lr=1.0,
+            max_iter=iters,
+            max_eval=int(iters * 1.5),
+            history_size=o.history,
+            tolerance_grad=1e-9,
+            tolerance_change=o.tol_change,
+            line_search_fn=None if unit_steps else "strong_wolfe",
+        )
+        if o.stop_rel_decrease <= 0:
+            opt.step(energy_and_grad)
+            return int(opt.state[opt._params[0]].get("n_iter", 0))
+        # the stopping rule: windows of stop_window iterations (L-BFGS keeps its history across them)
+        n_iter, before = 0, math.inf
+        while n_iter < iters:
+            m = min(o.stop_window, iters - n_iter)
+            opt.param_groups[0].update(max_iter=m, max_eval=int(m * 1.5))
+            opt.step(energy_and_grad)
+            last = last_energy()
+            done_now = int(opt.state[opt._params[0]].get("n_iter", 0))
+            stalled = done_now - n_iter < m  # L-BFGS's own tolerances ended the window early
+            n_iter = done_now
+            if progress:
+                progress(done + n_iter, total)
+            if stalled or before - last < o.stop_rel_decrease * abs(last):
+                break
+            before = last
+        return n_iter
+
+    @staticmethod
+    def _converged_safely(params: list[torch.Tensor], first: float, last: float) -> bool:
+        """True unless unit steps ended with a non-finite or higher energy than they started from, or
+        non-finite variables."""
+        finite = all(bool(torch.isfinite(p).all()) for p in params)
+        return finite and math.isfinite(last) and last <= first
 
     def _jacobi_scales(self, x: _Params, sc: _Scene) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Per-variable scales s = 1/√h of orientation, pose and translation (Jacobi preconditioning), h the
