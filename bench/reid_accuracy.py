@@ -213,12 +213,11 @@ def error_types(found, truth: dict[int, list[tuple]]) -> dict:
     return out
 
 
-def run_case(name: str, frames: list[tuple[int, np.ndarray]], cuts: list[int], total: int,
-             truth: dict[int, list[tuple]], detector_name: str, cache: Path, variants: list[str],
-             threshold: float) -> list[dict]:
-    """Detect (or load the cached detections), then track + re-ID per variant and score."""
-    from msmesh.data import VideoInfo
-    from msmesh.people.reid import appearance, identify
+def detect_cached(name: str, frames: list[tuple[int, np.ndarray]], detector_name: str,
+                  cache: Path) -> dict[int, list[Detection]]:
+    """Each sampled frame's detections (cached in ``cache``, detection is the slow part), with their re-ID
+    colour descriptors (``appearance``) computed."""
+    from msmesh.people.reid import appearance
 
     path = cache / f"{name}_{detector_name}.pkl"
     if path.exists():
@@ -233,8 +232,24 @@ def run_case(name: str, frames: list[tuple[int, np.ndarray]], cuts: list[int], t
     for f, dets in detections.items():
         for d in dets:
             d.appearance = appearance(images[f], d)
+    return detections
+
+
+def shots_of(cuts: list[int], total: int) -> list[Shot]:
+    """The shots between the cuts of a ``total``-frame video."""
     bounds = [0, *cuts, total]
-    shots = [Shot(k, a, b) for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))]
+    return [Shot(k, a, b) for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))]
+
+
+def run_case(name: str, frames: list[tuple[int, np.ndarray]], cuts: list[int], total: int,
+             truth: dict[int, list[tuple]], detector_name: str, cache: Path, variants: list[str],
+             threshold: float) -> list[dict]:
+    """Detect (or load the cached detections), then track + re-ID per variant and score."""
+    from msmesh.data import VideoInfo
+    from msmesh.people.reid import identify
+
+    detections = detect_cached(name, frames, detector_name, cache)
+    shots = shots_of(cuts, total)
     info = VideoInfo(source=name, fps=30.0, frame_count=total, width=OUT_W, height=OUT_H,
                      sampled_frames=[f for f, _ in frames])
     out = []
