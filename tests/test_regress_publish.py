@@ -140,3 +140,8 @@ def test_a_broken_mirror_table_is_one_line_error_of_the_commands_that_need_it(tm
     assert listed.returncode == 2 and "Traceback" not in listed.stderr
     assert listed.stderr.strip().startswith("msmesh: error:") and "MIRROR.json" in listed.stderr
     assert len(listed.stderr.strip().splitlines()) == 1
+
+
+def test_an_unknown_name_is_refused_in_a_dry_run_too(tmp_path):
+    with pytest.raises(SystemExit, match="unknown model 'nope'"):
+        _tool().main(["--names", "nope", "--dry-run", "--mirror-file", str(_mirror(tmp_path))])
