@@ -243,10 +243,12 @@ def preflight(options: PipelineOptions) -> None:
 def plan(options: PipelineOptions) -> list[Stage]:
     """The stages to run for these options, in order."""
     fit_opts = ("method", "fit_mode", "init", "temporal", "weights", "body_model", "pose_prior", "output_format")
+    # only the auto detector's tracking mode reads the shots (it restarts at each cut)
+    detect_inputs = ("decode", "shots") if options.detector == "auto" and not options.keypoints else ("decode",)
     stages = [
         Stage("decode", ("video.json",), ("fps", "start", "end"), (), _decode),
         Stage("shots", ("shots.json",), ("shots",), ("decode",), _shots),
-        Stage("detect", ("detections.json",), ("detector", "keypoints"), ("decode", "shots"), _detect),
+        Stage("detect", ("detections.json",), ("detector", "keypoints"), detect_inputs, _detect),
         Stage("track", ("tracks.json", "reid.json"), ("max_people",), ("shots", "detect"), _track),
         Stage("fit" if options.method == "optimize" else "regress", (smpl_file(options),), fit_opts, ("track",),
               _fit),

@@ -301,3 +301,20 @@ def test_unit_steps_that_diverge_are_run_again_with_the_line_search(bm) -> None:
 
     calm._run_stage([y], quartic, 20, None, 0, 20, unit_steps=True)
     assert calm.stats.fallbacks == 0 and float(quartic()) < 1e-6 and calm.stats.evaluations[0] <= 20
+
+
+def test_unit_steps_whose_last_step_diverges_are_caught(bm) -> None:
+    """L-BFGS takes its last unit step without evaluating it; the guard must look at where the stage ended,
+    not at the energy before that step (here 38.5 → 70.6 on the last step went unnoticed)."""
+    fitter = MultiShotFitter(bm, mode="multishot")
+    x = torch.tensor([-1.0959191882464379, 0.2329723015209031], dtype=torch.float64, requires_grad=True)
+
+    def energy() -> torch.Tensor:
+        return (x**2).sum() + 28.377321362495422 * torch.sin(3.293764352798462 * x).sum() ** 2
+
+    with torch.no_grad():
+        start = float(energy())
+    fitter._run_stage([x], energy, 3, None, 0, 3, unit_steps=True)
+    with torch.no_grad():
+        end = float(energy())
+    assert fitter.stats.fallbacks == 1 and end < start

@@ -130,3 +130,31 @@ def test_regress_takes_the_front_end_and_regressor_options(tmp_path: Path, seen:
     assert seen == [PipelineOptions(method="regress", init="heuristic", temporal=True, weights="w.pt", fps=2.0,
                                     video=False, device="cpu")]
     assert main(["regress", str(tmp_path / "v.mp4"), "--fit-mode", "shot"]) == 2  # the optimizer's: not here
+
+
+@pytest.mark.parametrize(("detector", "reruns"), [("auto", True), ("movenet", False)])
+def test_new_shots_rerun_detection_only_where_the_detector_reads_them(tmp_path, monkeypatch, detector, reruns):
+    """The auto detector's tracking mode restarts at each cut, so its detections depend on the shots; the other
+    backends' do not, and a changed --shots must not redo their (slow) detection."""
+    from msmesh import stages
+    from msmesh.pipeline import Pipeline
+
+    calls: list[str] = []
+
+    def stub(name: str, output: str):
+        def run(video, run_dir, opts, progress):
+            calls.append(name)
+            (run_dir / output).write_text("{}")
+            return {}
+        return run
+
+    for name, output in (("decode", "video.json"), ("shots", "shots.json"), ("detect", "detections.json")):
+        monkeypatch.setattr(stages, f"_{name}", stub(name, output))
+    monkeypatch.setattr(stages, "preflight", lambda options: None)
+    monkeypatch.setattr(stages, "summarize", lambda run_dir, reports: reports)
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"not decoded by the stubs")
+    only = ("decode", "shots", "detect")
+    Pipeline(video, tmp_path / "run", PipelineOptions(detector=detector, shots="content")).run(only=only)
+    Pipeline(video, tmp_path / "run", PipelineOptions(detector=detector, shots="adaptive")).run(only=only)
+    assert calls == ["decode", "shots", "detect", "shots"] + (["detect"] if reruns else [])

@@ -171,3 +171,16 @@ def test_regress_tracks_with_the_open_body_model():
     assert res.body_model == "open"
     p = res.people[0]
     assert p.joints.shape == (len(p.frames), 24, 3) and np.all(np.isfinite(p.joints))
+
+
+def test_a_keypoint_thmmr_with_a_window_shorter_than_the_stride_runs():
+    """The default stride is capped at the model's window (a 3-frame t-HMMR was a ValueError: stride 5 > 3)."""
+    from msmesh.regress.train_keypoints import keypoint_config
+
+    torch.manual_seed(0)
+    model = THMMR(keypoint_config("thmmr", kp_dim=16, kp_hidden=16, hidden=16, ff_dim=16, nhead=1, window=3)).eval()
+    tracks = _tracks()
+    out = regress_tracks(tracks, None, model, "cpu", fp16=False, body_model=Skeleton())
+    ref = regress_tracks(tracks, None, model, "cpu", fp16=False, body_model=Skeleton(), stride=3)
+    assert [len(p.frames) for p in out.people] == [len(p) for p in tracks.people if len(p)]
+    assert all(np.array_equal(a.body_pose, b.body_pose) for a, b in zip(out.people, ref.people, strict=True))

@@ -11,6 +11,9 @@ import dataclasses
 import hashlib
 import importlib.util
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -109,3 +112,36 @@ def test_malformed_mirror_table_is_refused_with_its_name(tmp_path, text):
     path.write_text(text)
     with pytest.raises(ModelUnavailableError, match="MIRROR.json"):
         hub.load_registry(path)
+
+
+_CLI_WITH_MIRROR = """
+import sys
+import msmesh.assets as assets
+real = assets.find_asset
+assets.find_asset = lambda *parts, **kw: sys.argv[1] if parts[-1:] == ("MIRROR.json",) else real(*parts, **kw)
+from msmesh.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_a_broken_mirror_table_is_one_line_error_of_the_commands_that_need_it(tmp_path):
+    """The table is read on first use, not at import: ``--help`` still works and ``models list`` says what is
+    wrong in one line, exit code 2 (it was a traceback of every command, ``--help`` included)."""
+    path = tmp_path / "MIRROR.json"
+    path.write_text('{"hmr": {"repo_id": "a/b", "revision": "main"}}')
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", _CLI_WITH_MIRROR, str(path), *args], capture_output=True,
+                              text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+
+    helped = cli("--help")
+    assert helped.returncode == 0 and "Traceback" not in helped.stderr
+    listed = cli("models", "list")
+    assert listed.returncode == 2 and "Traceback" not in listed.stderr
+    assert listed.stderr.strip().startswith("msmesh: error:") and "MIRROR.json" in listed.stderr
+    assert len(listed.stderr.strip().splitlines()) == 1
+
+
+def test_an_unknown_name_is_refused_in_a_dry_run_too(tmp_path):
+    with pytest.raises(SystemExit, match="unknown model 'nope'"):
+        _tool().main(["--names", "nope", "--dry-run", "--mirror-file", str(_mirror(tmp_path))])

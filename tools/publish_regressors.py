@@ -107,6 +107,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dry-run", action="store_true", help="check the package copies and stop")
     args = parser.parse_args(argv)
     registry = hub.load_registry(args.mirror_file)
+    unknown = [name for name in args.names if name not in registry]
+    if unknown:
+        raise SystemExit(f"unknown model {unknown[0]!r} (known: {', '.join(registry)})")
     if args.dry_run:
         for name in args.names:
             entry = registry[name]

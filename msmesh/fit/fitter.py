@@ -646,7 +646,8 @@ class MultiShotFitter:
         else:
             start = [p.detach().clone() for p in params] if unit_steps else []
             n_iter = self._lbfgs(params, energy_and_grad, lambda: last, iters, unit_steps, progress, done, total)
-            if unit_steps and not self._converged_safely(params, first, last):
+            # L-BFGS takes its last unit step without evaluating it: the guard evaluates where the stage ended
+            if unit_steps and not self._converged_safely(params, first, closure_energy):
                 # unit steps diverged (never seen on the benchmarks; a guard for odd real data): start the
                 # stage again from where it began, with the line search
                 self.stats.fallbacks += 1
@@ -705,11 +706,14 @@ class MultiShotFitter:
         return n_iter
 
     @staticmethod
-    def _converged_safely(params: list[torch.Tensor], first: float, last: float) -> bool:
-        """True unless unit steps ended with a non-finite or higher energy than they started from, or
-        non-finite variables."""
-        finite = all(bool(torch.isfinite(p).all()) for p in params)
-        return finite and math.isfinite(last) and last <= first
+    def _converged_safely(params: list[torch.Tensor], first: float, energy: Callable[[], torch.Tensor]) -> bool:
+        """True unless unit steps ended with non-finite variables, or with a non-finite or higher energy (one
+        forward evaluation of ``energy``, no gradient) than they started from (``first``)."""
+        if not all(bool(torch.isfinite(p).all()) for p in params):
+            return False
+        with torch.no_grad():
+            end = float(energy())
+        return math.isfinite(end) and end <= first
 
     def _jacobi_scales(self, x: _Params, sc: _Scene) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Per-variable scales s = 1/√h of orientation, pose and translation (Jacobi preconditioning), h the

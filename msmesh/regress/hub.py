@@ -125,7 +125,22 @@ def load_registry(mirror_path: str | os.PathLike[str] | None = None) -> dict[str
     return registry
 
 
-REGISTRY: dict[str, HubEntry] = load_registry()
+_REGISTRY: dict[str, HubEntry] | None = None
+
+
+def registry() -> dict[str, HubEntry]:
+    """``REGISTRY``: :func:`load_registry` of the shipped ``MIRROR.json``, read on first use (not at import), so
+    a broken table is the one-line error of the command that needs it rather than a traceback of every command."""
+    global _REGISTRY
+    if _REGISTRY is None:
+        _REGISTRY = load_registry()
+    return _REGISTRY
+
+
+def __getattr__(name: str) -> dict[str, HubEntry]:
+    if name == "REGISTRY":
+        return registry()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def shipped_path(entry: HubEntry) -> Path | None:
@@ -152,7 +167,7 @@ def verify_shipped(entry: HubEntry, folder: Path) -> None:
 
 def default_weights_available(temporal: bool = False) -> bool:
     """True when the default weights can be had without network access (package copy or Hub cache)."""
-    entry = REGISTRY["thmmr" if temporal else "hmr"]
+    entry = registry()["thmmr" if temporal else "hmr"]
     return shipped_path(entry) is not None or cached_path(entry) is not None
 
 
@@ -375,7 +390,7 @@ def load_regressor(weights: str | os.PathLike[str] | None = None, temporal: bool
         source = Path(weights).expanduser()
         source = _pick_in_folder(source, kind) if source.is_dir() else source
     else:
-        folder = default_weights(entry or REGISTRY[kind], cache_dir)
+        folder = default_weights(entry or registry()[kind], cache_dir)
         source = folder / WEIGHTS_FILE
         state, config = read_weights(source, kind)
     try:

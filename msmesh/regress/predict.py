@@ -216,7 +216,7 @@ def regress_tracks(tracks: Tracks, frames_provider: FramesProvider | None, model
     """Run HMR or t-HMMR (``model`` from ``hub.load_regressor``) over every person of ``tracks``.
 
     ``stride``: t-HMMR's timestamps between window centres (:func:`predict_person`; default
-    ``TEMPORAL_STRIDE`` for keypoint models, 1 for image models).
+    ``TEMPORAL_STRIDE`` for keypoint models, at most their window, and 1 for image models).
 
     ``frames_provider(frame_index)`` returns that original frame as an H×W×3 uint8 RGB array (image models
     only; keypoint models read the tracks alone and accept None). Translations
@@ -248,7 +248,7 @@ def regress_tracks(tracks: Tracks, frames_provider: FramesProvider | None, model
         return FitResult(people=[], focal=focal, center=center, body_model=str(getattr(body_model, "name", "open")))
     keypoint_model = model.config.input == "keypoints"
     if stride is None:  # image models (the authors' checkpoints): a window per frame, as they were evaluated
-        stride = TEMPORAL_STRIDE if keypoint_model else 1
+        stride = min(TEMPORAL_STRIDE, model.config.window) if keypoint_model else 1
     preds = [predict_person(model, feats[p.id], np.searchsorted(line, np.asarray(p.frames, dtype=np.int64)), device,
                             max(batch_size, 1024) if keypoint_model else batch_size, fp16, stride) for p in live]
     # everyone's frames at once from here on: one conversion, one depth check, one body-model call
