@@ -2,7 +2,8 @@
 distance (in sampled frames) to the nearest untruncated frame of the same person, per fit mode and options.
 
 Prints one JSON object. Uses the hard synthetic benchmark (msmesh.eval.synthetic_hard), default on its tuning
-seed. Run: `python bench/multishot_reach.py [--seed 100] [--frames 60] [--init-regress] [--set w_sm_joint=8000 ...]`.
+seed. Run: `python bench/multishot_reach.py [--seed 100] [--frames 60] [--init-regress] [--oracle]
+[--set w_sm_joint=8000 ...]`. ``--oracle`` adds the bound on what propagation across cuts can give at best.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ def main() -> None:
     ap.add_argument("--init-regress", action="store_true",
                     help="start from the shipped t-HMMR, REGRESS_INIT_ITERS iterations (as --init auto)")
     ap.add_argument("--set", nargs="*", default=[], metavar="OPTION=VALUE")
+    ap.add_argument("--oracle", action="store_true",
+                    help="also bound what cross-cut propagation can give: the first mode's estimate of each "
+                    "truncated frame with the true legs (or body) of the nearest untruncated frame, any distance, "
+                    "put in by hand (bench/temporal_oracle.py's rows), the last mode as the second estimate")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
@@ -85,10 +90,11 @@ def main() -> None:
         init = regress_tracks(data.tracks, None, load_regressor(None, temporal=True), "cpu", body_model=bm)
         options = {"stage2_iters": REGRESS_INIT_ITERS, **options}
     out["init_regress"] = args.init_regress
+    results = {}
     for mode in args.modes:
         fitter = MultiShotFitter(bm, mode=mode, **options)
         t0 = time.perf_counter()
-        res = fitter.fit(data.tracks, init=init)
+        res = results[mode] = fitter.fit(data.tracks, init=init)
         sec = time.perf_counter() - t0
         errs, leg_errs, dists, trunc = [], [], [], []
         for seq in res.people:
@@ -112,6 +118,12 @@ def main() -> None:
             "iterations": fitter.stats.iterations,
             "final_energy": round(fitter.stats.final_energy, 2),
         }
+    if args.oracle:
+        from temporal_oracle import oracle_rows
+
+        first, last = args.modes[0], args.modes[-1]
+        out["oracle"] = oracle_rows(data, results[first], bm, results[last], half=len(data.tracks.people[0]) * 10,
+                                    names=(first, last))
     print(json.dumps(out))
 
 

@@ -43,7 +43,16 @@ HALF = 6
 
 def _oracle(data, tracks, model, bm, temporal=None) -> dict:  # noqa: ANN001
     res = regress_tracks(tracks, None, model, body_model=bm)
-    tres = {p.id: p for p in regress_tracks(tracks, None, temporal, body_model=bm).people} if temporal else {}
+    tres = regress_tracks(tracks, None, temporal, body_model=bm) if temporal else None
+    return oracle_rows(data, res, bm, tres)
+
+
+def oracle_rows(data, res, bm, other=None, half: int = HALF,  # noqa: ANN001
+                names: tuple[str, str] = ("hmr", "thmmr")) -> dict:
+    """The oracle rows for any per-frame estimate ``res`` (a FitResult) of ``data``: its own truncated-frame
+    error (``names[0]``), with leg / body information from untruncated frames at most ``half`` sampled frames
+    away put in by hand, and ``other`` (a second FitResult, ``names[1]``) with its gain by distance."""
+    tres = {p.id: p for p in other.people} if other is not None else {}
 
     def error(go: np.ndarray, bp: np.ndarray, betas: np.ndarray, gt: np.ndarray) -> float:
         j, _ = bm.joints_only(torch.tensor(go[None], dtype=torch.float32),
@@ -51,9 +60,9 @@ def _oracle(data, tracks, model, bm, temporal=None) -> dict:  # noqa: ANN001
                               torch.tensor(betas[None], dtype=torch.float32), None)
         return float(pa_mpjpe(j.numpy()[:, EVAL_JOINTS], gt[None, EVAL_JOINTS])[0] * 1000.0)
 
-    rows: dict[str, list[float]] = {k: [] for k in ("hmr", "legs_truth_nearest", "legs_truth_interp",
+    rows: dict[str, list[float]] = {k: [] for k in (names[0], "legs_truth_nearest", "legs_truth_interp",
                                                     "legs_hmr_nearest", "body_truth_nearest", "legs_truth_self",
-                                                    "thmmr")}
+                                                    names[1])}
     dist: list[int] = []
     for seq in res.people:
         gt, trunc, gp = data.gt_joints[seq.id], data.truncated[seq.id], data.gt_params[seq.id]
@@ -69,12 +78,12 @@ def _oracle(data, tracks, model, bm, temporal=None) -> dict:  # noqa: ANN001
 
         for t in np.flatnonzero(trunc):
             own = error(seq.global_orient[t], pred_bp[t], seq.betas, gt[t])
-            rows["hmr"].append(own)
+            rows[names[0]].append(own)
             rows["legs_truth_self"].append(legs_from(t, true_bp[t]))
             if tres:
                 ts = tres[seq.id]
-                rows["thmmr"].append(error(ts.global_orient[t], ts.body_pose[t], ts.betas, gt[t]))
-            near = full[np.abs(full - t) <= HALF]
+                rows[names[1]].append(error(ts.global_orient[t], ts.body_pose[t], ts.betas, gt[t]))
+            near = full[np.abs(full - t) <= half]
             if len(near) == 0:
                 dist.append(99)
                 for k in ("legs_truth_nearest", "legs_truth_interp", "legs_hmr_nearest", "body_truth_nearest"):
@@ -94,12 +103,12 @@ def _oracle(data, tracks, model, bm, temporal=None) -> dict:  # noqa: ANN001
                 rows["legs_truth_interp"].append(legs_from(t, true_bp[n]))
     d = np.array(dist)
     out: dict = {k: round(float(np.mean(v)), 1) for k, v in rows.items() if v}
-    if tres:  # t-HMMR's gain over HMR by distance to the nearest full view: does it use the other shots?
-        h, t = np.array(rows["hmr"]), np.array(rows["thmmr"])
-        out["thmmr_gain_by_distance_mm"] = {
+    if tres:  # the second estimate's gain by distance to the nearest full view: does it use the other shots?
+        h, t = np.array(rows[names[0]]), np.array(rows[names[1]])
+        out[f"{names[1]}_gain_by_distance_mm"] = {
             name: round(float((h[sel] - t[sel]).mean()), 1) if sel.any() else None
             for name, sel in (("1", d == 1), ("2-3", (d >= 2) & (d <= 3)), ("4-6", (d >= 4) & (d <= 6)),
-                              ("none", d == 99))}
+                              ("7+", (d >= 7) & (d < 99)), ("none", d == 99))}
     out["truncated_frames"] = len(d)
     out["window_has_full_view"] = round(float((d < 99).mean()), 3)
     out["distance_to_full_view"] = {int(k): int((d == k).sum()) for k in np.unique(d)}

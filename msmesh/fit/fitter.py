@@ -85,6 +85,14 @@ truncated frames, frame → multishot:
   0.89 from the heuristic start, 0.91 from t-HMMR): the regressor is no better than the fit on those frames
   (140.2 mm truncated on the hard set), so neither start nor prior carries the legs across several unseen
   frames.
+- An upper bound on propagation (``bench/multishot_reach.py --init-regress --oracle``, report seeds 0 / 1 / 2,
+  truncated frames): frame mode's estimate with the *true* leg rotations of the nearest untruncated frame put
+  in by hand is worse than frame mode itself (148.1 / 151.0 / 139.7 vs 141.2 / 134.1 / 129.9 mm), true legs
+  interpolated from both sides too (145.5 / 145.8 / 134.5); only the frame's *own* true legs reach the target
+  (92.4 / 89.6 / 84.5, 0.65 × frame). On this set a truncated frame is a median ~6 sampled frames from a full
+  view and the motion is fast, so the legs of the full views say little about the legs of the close-up; the
+  multishot fit (125.8 / 123.5 / 115.5, 0.89 / 0.92 / 0.89 × frame) already does better than that oracle.
+  0.70 × frame would need leg information that is not in the other shots.
 
 Optimisation: staged like SMPLify — stage 1 fits orientation and translation (torso and head keypoints,
 pose fixed), stage 2 everything — with L-BFGS (strong-Wolfe line search, history 20). Stage 1 is multi-start
