@@ -35,6 +35,21 @@ class Detection:
     landmarks: np.ndarray | None = None
     world_landmarks: np.ndarray | None = None
 
+    @property
+    def diagonal(self) -> float:
+        """The box's diagonal in pixels (the person's size that distances between detections are measured in)."""
+        return float(np.hypot(*(self.bbox[2:] - self.bbox[:2])))
+
+
+def mean_point_distance(a: np.ndarray, b: np.ndarray, min_conf: float, min_points: int) -> float | None:
+    """Mean pixel distance between the points of two (K,3) arrays (x, y, confidence or visibility) that both are
+    sure of (≥ ``min_conf``); None with fewer than ``min_points`` such points. Tracking, the ``auto``
+    detector's duplicate and agreement checks and the left/right flip checks all compare two readings so."""
+    both = (a[:, 2] >= min_conf) & (b[:, 2] >= min_conf)
+    if both.sum() < min_points:
+        return None
+    return float(np.linalg.norm(a[both, :2] - b[both, :2], axis=1).mean())
+
 
 class PersonDetector(Protocol):
     """Detects people and their COCO-17 keypoints in an RGB uint8 frame."""

@@ -19,18 +19,16 @@ from dataclasses import replace
 import numpy as np
 
 from msmesh.body.joints import BLAZEPOSE33_FLIP, COCO17_FLIP
-from msmesh.people.detection import Detection
+from msmesh.people.detection import Detection, mean_point_distance
 from msmesh.people.track import Tracklet
 
 MIN_CONF = 0.3
 
 
 def _cost(a: np.ndarray, b: np.ndarray, scale: float, min_conf: float = MIN_CONF) -> float | None:
-    """Mean distance of the keypoints confident in both (17,3) arrays, in units of ``scale``."""
-    both = (a[:, 2] >= min_conf) & (b[:, 2] >= min_conf)
-    if both.sum() < 6:
-        return None
-    return float(np.linalg.norm(a[both, :2] - b[both, :2], axis=1).mean() / scale)
+    """Mean distance of the keypoints confident in both (17,3) arrays (at least 6), in units of ``scale``."""
+    d = mean_point_distance(a, b, min_conf, 6)
+    return None if d is None else d / scale
 
 
 def _reference(frames: list[int], i: int) -> tuple[int, int] | None:
@@ -64,8 +62,7 @@ def fix_label_flips(tracklet: Tracklet, ratio: float = 0.5) -> list[int]:
         if ref is None:
             continue
         a, b = original[ref[0]].keypoints, original[ref[1]].keypoints
-        box = det.bbox
-        scale = max(float(np.hypot(box[2] - box[0], box[3] - box[1])), 1.0)
+        scale = max(det.diagonal, 1.0)
         agree = _cost(a, b, scale)
         agree_mirrored = _cost(a, b[COCO17_FLIP], scale)
         if agree is None or agree_mirrored is None or agree >= agree_mirrored:

@@ -21,7 +21,7 @@ import numpy as np
 
 from msmesh.people.blazepose import BlazePose, PoseLandmarks, plausible
 from msmesh.people.blazepose_ops import Roi, roi_from_points
-from msmesh.people.detection import Detection
+from msmesh.people.detection import Detection, mean_point_distance
 from msmesh.people.movenet import MoveNet
 
 _NOSE, _L_SHO, _R_SHO, _L_HIP, _R_HIP = 0, 5, 6, 11, 12
@@ -62,11 +62,8 @@ def roi_from_coco(keypoints: np.ndarray, min_conf: float = 0.3) -> Roi | None:
 def keypoints_agree(a: Detection, b: Detection, min_conf: float = 0.3, max_distance: float = 0.12) -> bool:
     """True when ≥ 3 keypoints confident in both lie on average within ``max_distance`` × the larger box
     diagonal of each other (the same person seen by two detectors)."""
-    ok = (a.keypoints[:, 2] >= min_conf) & (b.keypoints[:, 2] >= min_conf)
-    if ok.sum() < 3:
-        return False
-    scale = max(float(np.hypot(*(a.bbox[2:] - a.bbox[:2]))), float(np.hypot(*(b.bbox[2:] - b.bbox[:2]))), 1.0)
-    return float(np.linalg.norm(a.keypoints[ok, :2] - b.keypoints[ok, :2], axis=1).mean()) <= max_distance * scale
+    d = mean_point_distance(a.keypoints, b.keypoints, min_conf, 3)
+    return d is not None and d <= max_distance * max(a.diagonal, b.diagonal, 1.0)
 
 
 def merge(movenet: Detection, blaze: Detection, fill_conf: float = 0.5) -> Detection:
@@ -96,8 +93,7 @@ def duplicate(candidate: Detection, kept: Detection, confirmed: bool, min_conf: 
     theirs = kept.keypoints[kept.keypoints[:, 2] >= min_conf, :2]
     if len(mine) < 3 or len(theirs) < 3:
         return False
-    size = float(np.hypot(*(kept.bbox[2:] - kept.bbox[:2])))
-    near = np.linalg.norm(mine[:, None] - theirs[None], axis=2).min(1) <= 0.15 * size
+    near = np.linalg.norm(mine[:, None] - theirs[None], axis=2).min(1) <= 0.15 * kept.diagonal
     return bool(near.mean() >= 0.5)
 
 

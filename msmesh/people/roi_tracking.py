@@ -29,7 +29,6 @@ hence ``MAX_GAP_S``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 import numpy as np
 
@@ -37,7 +36,8 @@ from msmesh.body.joints import COCO17_FLIP
 from msmesh.data import Shot, VideoInfo, shot_of_frame
 from msmesh.people.blazepose import PoseLandmarks, plausible
 from msmesh.people.blazepose_ops import roi_from_points
-from msmesh.people.detection import Detection
+from msmesh.people.detection import Detection, mean_point_distance
+from msmesh.people.flips import mirrored
 from msmesh.people.hybrid import Found, HybridDetector, duplicate, keypoints_agree
 
 _L_SHO, _R_SHO = 5, 6  # COCO-17
@@ -124,16 +124,12 @@ def swapped(before: Detection, now: Detection, ratio: float = 0.5, min_conf: flo
     than the full pass (the example's man: 5 of his first 16 followed frames)."""
     a, b = before.keypoints, now.keypoints
     sho_a, sho_b = a[_R_SHO, :2] - a[_L_SHO, :2], b[_R_SHO, :2] - b[_L_SHO, :2]
-    big = 0.05 * float(np.hypot(*(before.bbox[2:] - before.bbox[:2])))
+    big = 0.05 * before.diagonal
     if (a[[_L_SHO, _R_SHO], 2].min() >= min_conf and b[[_L_SHO, _R_SHO], 2].min() >= min_conf
             and float(sho_a @ sho_b) < 0 and min(np.linalg.norm(sho_a), np.linalg.norm(sho_b)) >= big):
         return True  # the shoulders alone crossed over
-    costs = []
-    for mine in (now.keypoints, now.keypoints[COCO17_FLIP]):
-        both = (mine[:, 2] >= min_conf) & (before.keypoints[:, 2] >= min_conf)
-        costs.append(float(np.linalg.norm(mine[both, :2] - before.keypoints[both, :2], axis=1).mean())
-                     if both.sum() >= 4 else np.inf)
-    return costs[1] < ratio * costs[0]
+    costs = [mean_point_distance(mine, a, min_conf, 4) for mine in (b, b[COCO17_FLIP])]
+    return costs[1] is not None and costs[1] < ratio * (np.inf if costs[0] is None else costs[0])
 
 
 def flipped_from(det: Detection, before: list[Detection]) -> bool:
@@ -141,8 +137,7 @@ def flipped_from(det: Detection, before: list[Detection]) -> bool:
     full pass's own front/back confusion. Nobody is followed from such a frame (the next frame gets the full
     pass too), so that one wrong frame, which the track stage's ``people.flips`` relabels, does not become a run
     of followed wrong frames that it would take for a real turn."""
-    return any(swapped(b, det) and keypoints_agree(b, replace(det, keypoints=det.keypoints[COCO17_FLIP]))
-               for b in before)
+    return any(swapped(b, det) and keypoints_agree(b, mirrored(det)) for b in before)
 
 
 def restart_frames(info: VideoInfo, shots: list[Shot], max_gap: float = MAX_GAP_S) -> set[int]:

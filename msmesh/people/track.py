@@ -30,7 +30,7 @@ from scipy.optimize import linear_sum_assignment
 
 from msmesh.data import Shot, shot_of_frame
 from msmesh.people.blazepose import overlap_of_smaller
-from msmesh.people.detection import Detection
+from msmesh.people.detection import Detection, mean_point_distance
 
 MIN_LANDMARKS = 8  # landmarks visible in both detections needed to compare them instead of COCO keypoints
 
@@ -62,30 +62,20 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(inter / union) if union > 0 else 0.0
 
 
-def _diagonal(det: Detection) -> float:
-    return float(np.hypot(*(det.bbox[2:] - det.bbox[:2])))
-
-
-def _shared_points(a: Detection, b: Detection, min_conf: float = 0.2,
-                   min_vis: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
-    """The body points (n,2 each) both detections are sure of: BlazePose's landmarks visible in both when there
-    are ``MIN_LANDMARKS`` of them, else the COCO keypoints confident in both."""
-    if a.landmarks is not None and b.landmarks is not None:
-        ok = (a.landmarks[:, 2] >= min_vis) & (b.landmarks[:, 2] >= min_vis)
-        if ok.sum() >= MIN_LANDMARKS:
-            return a.landmarks[ok, :2], b.landmarks[ok, :2]
-    ok = (a.keypoints[:, 2] >= min_conf) & (b.keypoints[:, 2] >= min_conf)
-    return a.keypoints[ok, :2], b.keypoints[ok, :2]
-
-
-def pose_distance(a: Detection, b: Detection, min_points: int = 2, scale: str = "larger") -> float | None:
-    """Mean distance between the body points both detections are sure of (``_shared_points``), in units of the
+def pose_distance(a: Detection, b: Detection, min_points: int = 2, scale: str = "larger", min_conf: float = 0.2,
+                  min_vis: float = 0.5) -> float | None:
+    """Mean distance between the body points both detections are sure of — BlazePose's landmarks visible in both
+    when there are ``MIN_LANDMARKS`` of them, else the COCO keypoints confident in both — in units of the
     ``larger`` (or ``smaller``) box diagonal; None with fewer than ``min_points`` shared points."""
-    pa, pb = _shared_points(a, b)
-    if len(pa) < min_points:
-        return None
-    size = (max if scale == "larger" else min)(_diagonal(a), _diagonal(b))
-    return float(np.linalg.norm(pa - pb, axis=1).mean() / max(size, 1.0))
+    d = None
+    if a.landmarks is not None and b.landmarks is not None:
+        d = mean_point_distance(a.landmarks, b.landmarks, min_vis, MIN_LANDMARKS)
+    if d is None:
+        d = mean_point_distance(a.keypoints, b.keypoints, min_conf, min_points)
+        if d is None:
+            return None
+    size = (max if scale == "larger" else min)(a.diagonal, b.diagonal)
+    return d / max(size, 1.0)
 
 
 def match_cost(a: Detection, b: Detection) -> float:
