@@ -67,8 +67,11 @@ def canonical_joints_t(points: torch.Tensor, root_rotmat: torch.Tensor) -> torch
     """:func:`canonical_joints` batch-last, as the body model's fast path lays joints out: points (3, J, N),
     root rotations (3, 3, N) → (3, J, N), the root joint (index 0) subtracted. The 3×3 product is unrolled
     into elementwise ops on contiguous rows (faster than a batched matmul of N tiny matrices on CPU)."""
-    x = points - points[:, :1]
-    r = root_rotmat
+    return _in_root_frame(points - points[:, :1], root_rotmat)
+
+
+def _in_root_frame(x: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+    """Rᵀ applied to batch-last root-relative points: x (3, J, N), r (3, 3, N) → (3, J, N)."""
     return torch.stack([r[0, c] * x[0] + r[1, c] * x[1] + r[2, c] * x[2] for c in range(3)])
 
 
@@ -118,7 +121,7 @@ class _CanonicalSmoothness(torch.autograd.Function):
     def forward(ctx, points: torch.Tensor, rot: torch.Tensor, w_pair: torch.Tensor,
                 w_joint: float, w_accel: float) -> torch.Tensor:
         x = points - points[:, :1]
-        can = torch.stack([rot[0, c] * x[0] + rot[1, c] * x[1] + rot[2, c] * x[2] for c in range(3)])
+        can = _in_root_frame(x, rot)
         d = can[..., 1:] - can[..., :-1]
         wd = (2 * w_joint) * w_pair * d  # ∂/∂d of w_joint Σ w_t ‖d_t‖²
         energy = 0.5 * (wd * d).sum()
