@@ -229,7 +229,7 @@ def preflight(options: PipelineOptions) -> None:
         from pathlib import Path as _Path
 
         from msmesh.errors import InputError
-        from msmesh.regress.hub import REGISTRY, default_weights, load_regressor
+        from msmesh.regress.hub import default_weights, load_regressor, registry
 
         temporal = options.temporal if options.method == "regress" else init_temporal(options)
         if options.weights is not None:
@@ -237,7 +237,7 @@ def preflight(options: PipelineOptions) -> None:
                 raise InputError(f"--weights {options.weights}: file or folder not found")
             load_regressor(options.weights, temporal)  # unreadable or ill-fitting weights stop the run here
         else:
-            default_weights(REGISTRY["thmmr" if temporal else "hmr"])
+            default_weights(registry()["thmmr" if temporal else "hmr"])
 
 
 def plan(options: PipelineOptions) -> list[Stage]:

@@ -218,7 +218,7 @@ def test_bad_weights_are_one_line_exit_2_naming_the_file(tmp_path: Path, case: s
     from msmesh.regress import hub
 
     weights = tmp_path / "w"
-    shutil.copytree(hub.shipped_path(hub.REGISTRY["hmr"]), weights)
+    shutil.copytree(hub.shipped_path(hub.registry()["hmr"]), weights)
     if case == "corrupt":
         data = (weights / "model.safetensors").read_bytes()
         (weights / "model.safetensors").write_bytes(data[:1000])

@@ -85,7 +85,7 @@ def test_registry_defaults_are_the_package_copy_and_the_mirror_is_honest(monkeyp
 
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    for name, entry in hub.REGISTRY.items():
+    for name, entry in hub.registry().items():
         assert entry.published == (entry.revision is not None)  # pinned in MIRROR.json once uploaded
         assert hub.shipped_path(entry) is not None and len(entry.sha256) == 2
         model = hub.load_regressor(temporal=(name == "thmmr"))  # offline, no download
@@ -97,9 +97,9 @@ def test_registry_defaults_are_the_package_copy_and_the_mirror_is_honest(monkeyp
 
 
 def test_shipped_files_match_the_registry_checksums(tmp_path, monkeypatch):
-    for entry in hub.REGISTRY.values():
+    for entry in hub.registry().values():
         hub.verify_shipped(entry, hub.shipped_path(entry))
-    entry = hub.REGISTRY["hmr"]
+    entry = hub.registry()["hmr"]
     copy = tmp_path / "models" / "regress" / "hmr"
     shutil.copytree(hub.shipped_path(entry), copy)
     cfg = copy / hub.CONFIG_FILE

@@ -70,7 +70,7 @@ def _mirror(tmp_path: Path) -> Path:
 
 def test_shipped_mirror_table_is_consistent_with_the_registry():
     table = json.loads((ROOT / "assets" / "models" / "regress" / "MIRROR.json").read_text())
-    for name, entry in hub.REGISTRY.items():
+    for name, entry in hub.registry().items():
         assert entry.repo_id == table[name]["repo_id"]
         assert entry.revision == table[name]["revision"] and entry.published == (entry.revision is not None)
 
@@ -80,7 +80,7 @@ def test_publish_uploads_checks_and_pins_then_loads_offline(tmp_path, monkeypatc
     pinned = _tool().publish(["hmr", "thmmr"], fake, fake.download, mirror)
     assert set(pinned) == {"hmr", "thmmr"} and all(hub.is_commit(r) for r in pinned.values())
     for name, revision in pinned.items():
-        repo = hub.REGISTRY[name].repo_id
+        repo = hub.registry()[name].repo_id
         uploaded = {f for (r, rev, f) in fake.files if r == repo and rev == revision}
         assert uploaded == {"model.safetensors", "config.json", "README.md"}
         assert "license: apache-2.0" in fake.files[(repo, revision, "README.md")].decode()
@@ -89,7 +89,7 @@ def test_publish_uploads_checks_and_pins_then_loads_offline(tmp_path, monkeypatc
 
     # an install without the package copy now loads the pinned revision from the Hub cache, offline
     cache = tmp_path / "hub-cache"
-    for filename in hub.REGISTRY["thmmr"].files:
+    for filename in hub.registry()["thmmr"].files:
         fake.download(registry["thmmr"].repo_id, filename, pinned["thmmr"], str(cache))
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

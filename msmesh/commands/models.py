@@ -19,7 +19,7 @@ def list_models() -> None:
     """Show where each model's default weights come from: the package copy (offline, used first) and the
     Hub mirror (repository, pinned revision, whether uploaded and cached)."""
     table = Table("name", "kind", "used from", "package copy", "Hub mirror", "revision", "cached", "description")
-    for entry in hub.REGISTRY.values():
+    for entry in hub.registry().values():
         shipped = hub.shipped_path(entry)
         cached = hub.cached_path(entry)
         used = "package" if shipped else ("Hub cache" if cached else ("Hub" if entry.published else "—"))
@@ -35,13 +35,13 @@ def list_models() -> None:
 def download(names: Annotated[list[str] | None, typer.Argument(
         help="Registry names (default: all published ones).")] = None) -> None:
     """Fetch weights into the Hub cache so later runs work offline."""
-    wanted = names or [n for n, e in hub.REGISTRY.items() if e.published]
+    wanted = names or [n for n, e in hub.registry().items() if e.published]
     if not wanted:
         raise InputError("no weights are uploaded to the Hub mirror yet (see `msmesh models list`); the package "
                          "ships msmesh's own, which need no download")
     console = Console()
     for name in wanted:
-        if name not in hub.REGISTRY:
-            raise InputError(f"unknown model {name!r} (known: {', '.join(hub.REGISTRY)})")
-        folder = hub.download(hub.REGISTRY[name])
+        if name not in hub.registry():
+            raise InputError(f"unknown model {name!r} (known: {', '.join(hub.registry())})")
+        folder = hub.download(hub.registry()[name])
         console.print(f"{name}: {folder}")

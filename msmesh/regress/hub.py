@@ -1,6 +1,6 @@
 """Regressor weights: the shipped defaults, the Hugging Face Hub registry, local files, the authors' checkpoints.
 
-``REGISTRY`` names the default weights per model. msmesh's own keypoint-input HMR and t-HMMR (trained by
+``registry()`` names the default weights per model. msmesh's own keypoint-input HMR and t-HMMR (trained by
 ``tools/build_regressors.py`` on synthetic multi-shot data, see ``assets/models/regress/PROVENANCE.md``)
 **ship inside the package** (``assets/models/regress/<name>/``, found offline with no download, sha256
 checked against the registry); the Hub repository of each entry is their mirror, used only when the
@@ -30,6 +30,7 @@ Weight files ``--weights`` accepts:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -125,20 +126,16 @@ def load_registry(mirror_path: str | os.PathLike[str] | None = None) -> dict[str
     return registry
 
 
-_REGISTRY: dict[str, HubEntry] | None = None
-
-
+@functools.cache
 def registry() -> dict[str, HubEntry]:
-    """``REGISTRY``: :func:`load_registry` of the shipped ``MIRROR.json``, read on first use (not at import), so
-    a broken table is the one-line error of the command that needs it rather than a traceback of every command."""
-    global _REGISTRY
-    if _REGISTRY is None:
-        _REGISTRY = load_registry()
-    return _REGISTRY
+    """The default weights per model: :func:`load_registry` of the shipped ``MIRROR.json``, read on first use
+    (not at import), so a broken table is the one-line error of the command that needs it rather than a
+    traceback of every command."""
+    return load_registry()
 
 
 def __getattr__(name: str) -> dict[str, HubEntry]:
-    if name == "REGISTRY":
+    if name == "REGISTRY":  # the previous release's module constant, kept for library callers
         return registry()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
