@@ -145,3 +145,17 @@ def test_a_broken_mirror_table_is_one_line_error_of_the_commands_that_need_it(tm
 def test_an_unknown_name_is_refused_in_a_dry_run_too(tmp_path):
     with pytest.raises(SystemExit, match="unknown model 'nope'"):
         _tool().main(["--names", "nope", "--dry-run", "--mirror-file", str(_mirror(tmp_path))])
+
+
+@pytest.mark.parametrize("args", [["--names", "nope", "--dry-run"],
+                                  ["--dry-run", "--mirror-file", "/nonexistent/MIRROR.json"],
+                                  ["--dry-run", "--mirror-file", "BROKEN"]])
+def test_the_tool_refuses_bad_input_in_one_line_with_exit_code_2(tmp_path, capsys, args):
+    broken = tmp_path / "MIRROR.json"
+    broken.write_text("{not json")
+    args = [str(broken) if a == "BROKEN" else a for a in args]
+    with pytest.raises(SystemExit) as stop:
+        _tool().run(args)
+    err = capsys.readouterr().err.strip()
+    assert stop.value.code == 2 and len(err.splitlines()) == 1 and err.startswith("publish_regressors: error:")
+    assert "Traceback" not in err and ("nope" in err or "MIRROR.json" in err)

@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from msmesh.atomic import atomic_write_json  # noqa: E402
+from msmesh.errors import MsmeshError  # noqa: E402
 from msmesh.regress import hub  # noqa: E402
 
 DEFAULT_MIRROR = REPO / "assets" / "models" / "regress" / hub.MIRROR_FILE
@@ -126,5 +127,21 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name}: {registry[name].repo_id}@{revision} pinned in {args.mirror_file}")
 
 
+def run(argv: list[str] | None = None) -> None:
+    """``main`` with every refusal as one line ``publish_regressors: error: …`` on stderr and exit code 2."""
+    try:
+        main(argv)
+    except MsmeshError as exc:
+        message: object = str(exc)
+    except SystemExit as exc:
+        if not isinstance(exc.code, str):
+            raise
+        message = exc.code
+    else:
+        return
+    print(f"publish_regressors: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 if __name__ == "__main__":
-    main()
+    run()
